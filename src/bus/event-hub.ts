@@ -1,0 +1,113 @@
+/**
+ * Contract events on one bus: typed on/once/off over eventemitter3, validation of what arrives,
+ * and the `'error'` channel for what had to be dropped.
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { ContractEvents, EventMap, EventPayload } from '../contract.js';
+import { type BusError, ValidationError } from '../errors.js';
+import type { EventMessage } from '../protocol.js';
+import { validate } from '../validate.js';
+
+/** Where an event came from: `'primary'`, or the id of the worker that sent it. */
+export interface EventMeta {
+  from: 'primary' | number;
+}
+
+/** A listener for contract event `E`. */
+export type EventListener<C, E extends keyof ContractEvents<C>> = (
+  payload: EventPayload<ContractEvents<C>[E]>,
+  meta: EventMeta,
+) => void;
+
+/** A listener for dropped messages and other failures no caller could be told about. */
+export type ErrorListener = (error: BusError) => void;
+
+/** The typed `on/once/off` both buses expose. */
+export interface EventSubscriber<C> {
+  on<E extends keyof ContractEvents<C> & string>(event: E, listener: EventListener<C, E>): this;
+  on(event: 'error', listener: ErrorListener): this;
+  once<E extends keyof ContractEvents<C> & string>(event: E, listener: EventListener<C, E>): this;
+  once(event: 'error', listener: ErrorListener): this;
+  off<E extends keyof ContractEvents<C> & string>(event: E, listener?: EventListener<C, E>): this;
+  off(event: 'error', listener?: ErrorListener): this;
+}
+
+/** @internal Shared by the primary and worker bus. */
+export class EventHub {
+  readonly #emitter = new EventEmitter();
+  readonly #schemas: EventMap;
+  readonly #localName: string;
+
+  constructor(schemas: EventMap | undefined, localName: string) {
+    this.#schemas = schemas ?? {};
+    this.#localName = localName;
+  }
+
+  get emitter(): EventEmitter {
+    return this.#emitter;
+  }
+
+  /** Validates an outgoing payload; throws VALIDATION (or a TypeError for an unknown event). */
+  checkOutgoing(event: string, payload: unknown): unknown {
+    const schema = this.#schema(event);
+    if (!schema) {
+      throw new TypeError(
+        `event "${event}" is not in the contract's events; add it to defineContract({ events })`,
+      );
+    }
+    const value = validate(schema, payload, {
+      what: 'payload',
+      subject: `event "${event}"`,
+      side: `on ${this.#localName} before sending`,
+    });
+    if (value instanceof Promise) {
+      throw new TypeError(
+        `event "${event}": async schemas are not supported for events (they would break send order)`,
+      );
+    }
+    return value;
+  }
+
+  /**
+   * Validates an incoming event. Returns the payload, or `undefined` after reporting the drop on
+   * `'error'` (never throws: a bad message must not crash the receiver).
+   */
+  checkIncoming(message: EventMessage, fromName: string): { payload: unknown } | undefined {
+    const schema = this.#schema(message.n);
+    if (!schema) {
+      this.reportError(
+        new ValidationError(
+          `dropped event "${message.n}" from ${fromName}: ${this.#localName}'s contract has no such event`,
+        ),
+      );
+      return undefined;
+    }
+    try {
+      const payload = validate(schema, message.p, {
+        what: 'payload',
+        subject: `event "${message.n}" from ${fromName}`,
+        side: `on ${this.#localName} on receipt (dropped)`,
+      });
+      if (payload instanceof Promise) throw new TypeError('async event schemas are not supported');
+      return { payload };
+    } catch (error) {
+      this.reportError(error as BusError);
+      return undefined;
+    }
+  }
+
+  /** Delivers a validated event to its listeners. */
+  deliver(event: string, payload: unknown, meta: EventMeta): void {
+    this.#emitter.emit(event, payload, meta);
+  }
+
+  /** Reports on `'error'`; with no listener, as a process warning so the drop is never silent. */
+  reportError(error: BusError): void {
+    if (this.#emitter.listenerCount('error') > 0) this.#emitter.emit('error', error);
+    else process.emitWarning(error.message, { code: `CLUSTERBUS_${error.code}` });
+  }
+
+  #schema(event: string) {
+    return Object.hasOwn(this.#schemas, event) ? this.#schemas[event] : undefined;
+  }
+}

@@ -1,0 +1,448 @@
+/**
+ * The primary's bus: one link per worker. Calls one worker, gathers from all ready workers,
+ * broadcasts events, serves the primary's procedures, and relays worker→worker calls and
+ * broadcasts. Keeps its own registry of links because `cluster.workers` drops a worker as soon
+ * as it starts disconnecting.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type {
+  CallArgs,
+  CallOutput,
+  Contract,
+  ContractEvents,
+  EventInput,
+  HandlerInput,
+  HandlerOutput,
+  PrimaryProcedures,
+  WorkerProcedures,
+} from '../contract.js';
+import { ClosedError, errorToWire, PeerGoneError } from '../errors.js';
+import { assertTimeout, type CallOptions, DEFAULT_TIMEOUT, type HandlerContext, Peer } from '../peer.js';
+import type { EventMessage, ReplyMessage, RequestMessage } from '../protocol.js';
+import { clusterWorkerTransport } from '../transports/cluster-worker.js';
+import type { Transport, TransportOptions } from '../transports/transport.js';
+import { type ErrorListener, EventHub, type EventListener, type EventSubscriber } from './event-hub.js';
+import { type GatherOptions, type GatherResult, gather } from './gather.js';
+import { resolveHandlers } from './handlers.js';
+
+/** Where a worker is in its life, as the bus sees it. */
+export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
+
+/** A read-only snapshot of one worker link. */
+export interface WorkerInfo {
+  id: number;
+  pid: number | undefined;
+  state: WorkerState;
+  /** True once the worker's bus answered the handshake. */
+  connected: boolean;
+  /** Calls from the primary to this worker still pending. */
+  inFlight: number;
+  /** Calls from this worker the primary is still serving. */
+  handling: number;
+  /** When the bus attached to it (ms since epoch). */
+  attachedAt: number;
+}
+
+/** Handlers for the procedures the primary serves, typed from the contract. */
+export type PrimaryHandlers<C> = {
+  [M in keyof PrimaryProcedures<C>]: (
+    input: HandlerInput<PrimaryProcedures<C>[M]>,
+    ctx: HandlerContext,
+  ) => HandlerOutput<PrimaryProcedures<C>[M]> | Promise<HandlerOutput<PrimaryProcedures<C>[M]>>;
+};
+
+/** Options of {@link createPrimaryBus}. */
+export interface PrimaryBusOptions<C> extends TransportOptions {
+  /** Handlers for every procedure in `contract.primary`. */
+  handlers?: Partial<PrimaryHandlers<C>>;
+  /**
+   * Default timeout of every call, in ms; `0` or `Infinity` waits forever.
+   * @default 30000
+   */
+  timeout?: number;
+  /**
+   * Attach to every worker `cluster.fork()` creates, and to those already forked.
+   * Set `false` to attach yourself with {@link PrimaryBus.attach}.
+   * @default true
+   */
+  autoAttach?: boolean;
+}
+
+/** Options of {@link PrimaryBus.broadcast}. */
+export interface BroadcastOptions {
+  /** Also send to workers that are still starting (not yet `ready()`). @default false */
+  includeStarting?: boolean;
+}
+
+type WorkerMethod<C> = keyof WorkerProcedures<C> & string;
+type PrimaryEvent<C> = keyof ContractEvents<C> & string;
+
+interface Link {
+  id: number;
+  pid: number | undefined;
+  state: WorkerState;
+  peer: Peer;
+  worker: Worker | undefined;
+  attachedAt: number;
+}
+
+/** The primary's end of the bus. Create with {@link createPrimaryBus}. */
+export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
+  readonly #contract: C;
+  readonly #hub: EventHub;
+  readonly #timeout: number;
+  readonly #transportOptions: TransportOptions;
+  readonly #handlers: ReturnType<typeof resolveHandlers>;
+  readonly #links = new Map<number, Link>();
+  readonly #watchers = new Set<(info: WorkerInfo) => void>();
+  readonly #onFork = (worker: Worker) => this.attach(worker);
+  #closed = false;
+
+  constructor(contract: C, options: PrimaryBusOptions<C> = {}) {
+    this.#contract = contract;
+    this.#timeout = options.timeout ?? DEFAULT_TIMEOUT;
+    assertTimeout(this.#timeout, 'createPrimaryBus options');
+    this.#transportOptions = { maxPendingSends: options.maxPendingSends };
+    this.#handlers = resolveHandlers(contract.primary, options.handlers, 'createPrimaryBus', 'primary');
+    this.#hub = new EventHub(contract.events, 'the primary');
+    if (options.autoAttach ?? true) {
+      if (!cluster.isPrimary) {
+        throw new TypeError(
+          'createPrimaryBus(): this process is a cluster worker; use createWorkerBus() here, or pass { autoAttach: false }',
+        );
+      }
+      cluster.on('fork', this.#onFork);
+      for (const worker of Object.values(cluster.workers ?? {})) if (worker) this.attach(worker);
+    }
+  }
+
+  /** The contract this bus was created with. */
+  get contract(): C {
+    return this.#contract;
+  }
+
+  /**
+   * Attaches to a worker forked with `cluster.fork()`. Automatic unless `autoAttach: false`;
+   * attaching twice is a no-op.
+   */
+  attach(worker: Worker): void {
+    if (this.#links.has(worker.id)) return;
+    this.attachTransport(worker.id, clusterWorkerTransport(worker, this.#transportOptions), {
+      pid: worker.process.pid,
+      worker,
+    });
+  }
+
+  /**
+   * Attaches to any transport under a worker id (a `child_process` child, a worker thread).
+   * @throws RangeError when the id is already attached.
+   */
+  attachTransport(
+    id: number,
+    transport: Transport,
+    info: { pid?: number | undefined; worker?: Worker } = {},
+  ): void {
+    if (this.#closed) throw new ClosedError('attachTransport(): the primary bus is closed');
+    if (this.#links.has(id)) throw new RangeError(`attachTransport(): worker id ${id} is already attached`);
+    const name = `worker ${id}`;
+    const link: Link = {
+      id,
+      pid: info.pid,
+      state: 'starting',
+      worker: info.worker,
+      attachedAt: Date.now(),
+      peer: undefined as unknown as Peer,
+    };
+    this.#links.set(id, link);
+    link.peer = new Peer({
+      transport,
+      localName: 'the primary',
+      remoteName: name,
+      remoteCaller: { kind: 'worker', id, pid: info.pid },
+      timeout: this.#timeout,
+      hello: { workerId: id },
+      hooks: {
+        resolve: (method) => this.#handlers(method),
+        relay: (request, signal) => this.#relay(link, request, signal),
+        event: (message) => this.#onEvent(link, message),
+        control: (message) => {
+          if (message.c === 'hello') {
+            const pid = (message.d as { pid?: unknown } | undefined)?.pid;
+            if (typeof pid === 'number') link.pid = pid;
+            this.#changed(link);
+          } else if (message.c === 'ready' && link.state === 'starting') {
+            this.#setState(link, 'ready');
+          }
+        },
+        error: (error) => this.#hub.reportError(error),
+        closed: () => {
+          transport.dispose();
+          this.#setState(link, 'exited');
+          this.#links.delete(id);
+        },
+      },
+    });
+  }
+
+  /** Calls `method` on one worker (a `cluster.Worker` or its id). */
+  call<M extends WorkerMethod<C>>(
+    worker: Worker | number,
+    method: M,
+    ...args: CallArgs<WorkerProcedures<C>[M], CallOptions>
+  ): Promise<CallOutput<WorkerProcedures<C>[M]>> {
+    const [input, options] = args as [unknown, CallOptions | undefined];
+    let link: Link;
+    try {
+      link = this.#linkFor(worker, method);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return link.peer.call(method, input, { ...options, def: this.#workerDef(method) }) as Promise<
+      CallOutput<WorkerProcedures<C>[M]>
+    >;
+  }
+
+  /**
+   * Calls `method` on every ready worker at once. Resolves with one settled result per worker and
+   * never rejects because one failed: at the deadline the slow ones are TIMEOUT results and the
+   * fast ones keep their values. Resolves to `[]` when no worker is ready.
+   */
+  callAll<M extends WorkerMethod<C>>(
+    method: M,
+    ...args: CallArgs<WorkerProcedures<C>[M], GatherOptions>
+  ): Promise<GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]> {
+    const [input, options] = args as [unknown, GatherOptions | undefined];
+    const def = this.#workerDef(method);
+    return gather(this.#readyLinks(), (link) =>
+      link.peer.call(method, input, { ...options, def }),
+    ) as Promise<GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]>;
+  }
+
+  /**
+   * Sends an event to every ready worker. Validates first (rejects with VALIDATION, nothing sent).
+   * Workers that are starting, draining or gone are skipped; a worker forked later does not get
+   * it. Resolves with the ids of the workers it was written to.
+   */
+  async broadcast<E extends PrimaryEvent<C>>(
+    event: E,
+    payload: EventInput<ContractEvents<C>[E]>,
+    options: BroadcastOptions = {},
+  ): Promise<number[]> {
+    const p = this.#hub.checkOutgoing(event, payload);
+    const targets = options.includeStarting
+      ? [...this.#links.values()].filter((link) => link.state === 'starting' || link.state === 'ready')
+      : this.#readyLinks();
+    return this.#fanOut(targets, { $cb: 1, k: 'evt', n: event, p });
+  }
+
+  /** Sends an event to one worker. Rejects with VALIDATION or PEER_GONE. */
+  async emitTo<E extends PrimaryEvent<C>>(
+    worker: Worker | number,
+    event: E,
+    payload: EventInput<ContractEvents<C>[E]>,
+  ): Promise<void> {
+    const p = this.#hub.checkOutgoing(event, payload);
+    await this.#linkFor(worker, `event "${event}"`).peer.sendEvent({ $cb: 1, k: 'evt', n: event, p });
+  }
+
+  on<E extends PrimaryEvent<C>>(event: E, listener: EventListener<C, E>): this;
+  on(event: 'error', listener: ErrorListener): this;
+  on(event: string, listener: (...args: any[]) => void): this {
+    this.#hub.emitter.on(event, listener);
+    return this;
+  }
+
+  once<E extends PrimaryEvent<C>>(event: E, listener: EventListener<C, E>): this;
+  once(event: 'error', listener: ErrorListener): this;
+  once(event: string, listener: (...args: any[]) => void): this {
+    this.#hub.emitter.once(event, listener);
+    return this;
+  }
+
+  off<E extends PrimaryEvent<C>>(event: E, listener?: EventListener<C, E>): this;
+  off(event: 'error', listener?: ErrorListener): this;
+  off(event: string, listener?: (...args: any[]) => void): this {
+    this.#hub.emitter.off(event, listener);
+    return this;
+  }
+
+  /** One row per attached worker (copies). */
+  workers(): WorkerInfo[] {
+    return [...this.#links.values()].map(toInfo);
+  }
+
+  /** One worker's row, or `undefined` when it is not attached. */
+  worker(id: number): WorkerInfo | undefined {
+    const link = this.#links.get(id);
+    return link && toInfo(link);
+  }
+
+  /** Ids of the workers that take routed work (calls, events, gathers), in attach order. */
+  readyWorkerIds(): number[] {
+    return this.#readyLinks().map((link) => link.id);
+  }
+
+  /**
+   * Watches every change of a worker's state or connection. Returns the function that stops watching.
+   */
+  watchWorkers(listener: (info: WorkerInfo) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  /**
+   * Takes a worker out of routing (no new gathers, broadcasts or pool tasks) and tells its bus to
+   * drain with `data`. Calls already in flight continue. Used by the supervisor.
+   */
+  async drain(worker: Worker | number, data?: unknown): Promise<void> {
+    const link = this.#linkFor(worker, 'drain');
+    if (link.state !== 'draining') this.#setState(link, 'draining');
+    await link.peer.sendControl('drain', data).catch(() => {});
+  }
+
+  /** Resolves once everything accepted for sending to `worker` has been written. */
+  async flush(worker?: Worker | number): Promise<void> {
+    const links = worker === undefined ? [...this.#links.values()] : [this.#linkFor(worker, 'flush')];
+    await Promise.all(links.map((link) => link.peer.flush()));
+  }
+
+  /**
+   * Closes the bus: pending calls reject with CLOSED, running handlers see their signal abort,
+   * and the bus stops attaching to new workers. Workers keep running.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    cluster.off('fork', this.#onFork);
+    for (const link of [...this.#links.values()])
+      link.peer.close(new ClosedError('the primary bus was closed'));
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  #linkFor(worker: Worker | number, what: string): Link {
+    if (this.#closed) throw new ClosedError(`${what}: the primary bus is closed`);
+    const id = typeof worker === 'number' ? worker : worker?.id;
+    if (typeof id !== 'number') {
+      throw new TypeError(`${what}: expected a cluster.Worker or a worker id, got ${String(worker)}`);
+    }
+    let link = this.#links.get(id);
+    if (!link && typeof worker === 'object' && worker.isConnected()) {
+      this.attach(worker);
+      link = this.#links.get(id);
+    }
+    if (!link) {
+      throw new PeerGoneError(
+        `${what} to worker ${id} failed: worker ${id} is not attached (it exited, or was never forked)`,
+      );
+    }
+    return link;
+  }
+
+  #workerDef(method: string) {
+    const procedures = this.#contract.worker ?? {};
+    return Object.hasOwn(procedures, method) ? procedures[method] : undefined;
+  }
+
+  #readyLinks(): Link[] {
+    return [...this.#links.values()].filter((link) => link.state === 'ready');
+  }
+
+  #setState(link: Link, state: WorkerState): void {
+    if (link.state === state || link.state === 'exited') return;
+    link.state = state;
+    this.#changed(link);
+  }
+
+  #changed(link: Link): void {
+    for (const watcher of [...this.#watchers]) watcher(toInfo(link));
+    this.#announcePeers();
+  }
+
+  /** Pushes the worker list to every worker, so `peers()` on the worker side is synchronous. */
+  #announcePeers(): void {
+    const list = [...this.#links.values()]
+      .filter((link) => link.state !== 'exited')
+      .map((link) => ({ id: link.id, pid: link.pid, state: link.state }));
+    for (const link of this.#links.values()) {
+      if (link.state === 'exited' || !link.peer.connected) continue;
+      link.peer.sendControl('peers', list).catch(() => {});
+    }
+  }
+
+  async #fanOut(targets: Link[], message: EventMessage): Promise<number[]> {
+    const sent = await Promise.all(
+      targets.map((link) =>
+        link.peer.sendEvent(message).then(
+          () => link.id,
+          () => undefined, // gone or going: skipped without an error, as documented
+        ),
+      ),
+    );
+    return sent.filter((id): id is number => id !== undefined);
+  }
+
+  #onEvent(link: Link, message: EventMessage): void {
+    const checked = this.#hub.checkIncoming(message, `worker ${link.id}`);
+    if (!checked) return;
+    if (message.to === 'all') {
+      const targets = this.#readyLinks().filter((target) => message.self || target.id !== link.id);
+      void this.#fanOut(targets, { $cb: 1, k: 'evt', n: message.n, p: checked.payload, f: link.id });
+      return;
+    }
+    this.#hub.deliver(message.n, checked.payload, { from: link.id });
+  }
+
+  async #relay(from: Link, request: RequestMessage, signal: AbortSignal): Promise<ReplyMessage> {
+    if (request.to === 'all') {
+      const targets = this.#readyLinks().filter((target) => request.self || target.id !== from.id);
+      // forward() never rejects: each worker's reply, success or failure, goes back as wire data.
+      const o = await Promise.all(
+        targets.map(async (target) => {
+          const reply = await target.peer.forward(request.m, request.i, {
+            signal,
+            from: from.id,
+            timeout: request.t,
+          });
+          const row = { id: target.id, pid: target.pid };
+          return reply.k === 'res'
+            ? { ...row, ok: true, value: reply.o }
+            : { ...row, ok: false, error: reply.e, b: reply.b };
+        }),
+      );
+      return { $cb: 1, k: 'res', id: request.id, o };
+    }
+    const target = this.#links.get(request.to as number);
+    if (!target || target.state === 'exited') {
+      const error = new PeerGoneError(
+        `call "${request.m}" to worker ${String(request.to)} failed: worker ${String(request.to)} does not exist or has exited`,
+      );
+      return { $cb: 1, k: 'err', id: request.id, e: errorToWire(error), b: true };
+    }
+    return target.peer.forward(request.m, request.i, { signal, from: from.id });
+  }
+}
+
+function toInfo(link: Link): WorkerInfo {
+  return {
+    id: link.id,
+    pid: link.pid,
+    state: link.state,
+    connected: link.peer.connected,
+    inFlight: link.peer.inFlight,
+    handling: link.peer.handling,
+    attachedAt: link.attachedAt,
+  };
+}
+
+/**
+ * Creates the primary's bus. Attaches to every worker `cluster.fork()` creates unless
+ * `autoAttach: false`.
+ * @throws TypeError for a handler that is not in the contract or not a function.
+ */
+export function createPrimaryBus<C extends Contract>(
+  contract: C,
+  options?: PrimaryBusOptions<C>,
+): PrimaryBus<C> {
+  return new PrimaryBus(contract, options);
+}

@@ -1,0 +1,341 @@
+/**
+ * A worker's bus: one link, to the primary. Serves the contract's worker procedures, calls the
+ * primary, calls other workers (relayed by the primary), gathers from its peers, and sends and
+ * receives events. `ready()` tells the primary this worker can take routed work.
+ */
+import cluster from 'node:cluster';
+import type {
+  CallArgs,
+  CallOutput,
+  Contract,
+  ContractEvents,
+  EventInput,
+  HandlerInput,
+  HandlerOutput,
+  PrimaryProcedures,
+  WorkerProcedures,
+} from '../contract.js';
+import { ClosedError, errorFromWire, RemoteError, type WireError } from '../errors.js';
+import { assertTimeout, type CallOptions, DEFAULT_TIMEOUT, type HandlerContext, Peer } from '../peer.js';
+import type { ControlMessage, EventMessage } from '../protocol.js';
+import { processTransport } from '../transports/process.js';
+import type { Transport, TransportOptions } from '../transports/transport.js';
+import { validate } from '../validate.js';
+import { type ErrorListener, EventHub, type EventListener, type EventSubscriber } from './event-hub.js';
+import type { GatherOptions, GatherResult } from './gather.js';
+import { resolveHandlers } from './handlers.js';
+import type { WorkerState } from './primary-bus.js';
+
+/** Another worker, as the primary last announced it. */
+export interface PeerInfo {
+  id: number;
+  pid: number | undefined;
+  state: WorkerState;
+}
+
+/** Handlers for the procedures every worker serves, typed from the contract. */
+export type WorkerHandlers<C> = {
+  [M in keyof WorkerProcedures<C>]: (
+    input: HandlerInput<WorkerProcedures<C>[M]>,
+    ctx: HandlerContext,
+  ) => HandlerOutput<WorkerProcedures<C>[M]> | Promise<HandlerOutput<WorkerProcedures<C>[M]>>;
+};
+
+/** Options of {@link createWorkerBus}. */
+export interface WorkerBusOptions<C> extends TransportOptions {
+  /** Handlers for the procedures in `contract.worker`. */
+  handlers?: Partial<WorkerHandlers<C>>;
+  /**
+   * Default timeout of every call, in ms; `0` or `Infinity` waits forever.
+   * @default 30000
+   */
+  timeout?: number;
+  /**
+   * The channel to the primary.
+   * @default this process's IPC channel (`process.send`)
+   */
+  transport?: Transport;
+}
+
+/** Options of {@link WorkerBus.callPeers}. */
+export interface PeerGatherOptions extends GatherOptions {
+  /** Also call this worker itself. @default false */
+  includeSelf?: boolean;
+}
+
+/** Options of {@link WorkerBus.broadcast}. */
+export interface WorkerBroadcastOptions {
+  /** Deliver a copy to this worker too. @default false */
+  includeSelf?: boolean;
+}
+
+/** Extra time a worker waits past a gather's deadline for the primary's answer to arrive. */
+const GATHER_REPLY_GRACE_MS = 2_000;
+
+type PrimaryMethod<C> = keyof PrimaryProcedures<C> & string;
+type WorkerMethod<C> = keyof WorkerProcedures<C> & string;
+type WorkerEvent<C> = keyof ContractEvents<C> & string;
+
+/** The worker's end of the bus. Create with {@link createWorkerBus}. */
+export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
+  readonly #contract: C;
+  readonly #hub: EventHub;
+  readonly #peer: Peer;
+  readonly #transport: Transport;
+  readonly #controlListeners = new Set<(message: ControlMessage) => void>();
+  #peers: PeerInfo[] = [];
+  #isReady = false;
+  #closed = false;
+
+  constructor(contract: C, options: WorkerBusOptions<C> = {}) {
+    this.#contract = contract;
+    const timeout = options.timeout ?? DEFAULT_TIMEOUT;
+    assertTimeout(timeout, 'createWorkerBus options');
+    const handlers = resolveHandlers(contract.worker, options.handlers, 'createWorkerBus', 'worker');
+    this.#transport = options.transport ?? processTransport({ maxPendingSends: options.maxPendingSends });
+    const localName = cluster.worker ? `worker ${cluster.worker.id}` : `process ${process.pid}`;
+    this.#hub = new EventHub(contract.events, localName);
+    this.#peer = new Peer({
+      transport: this.#transport,
+      localName,
+      remoteName: 'the primary',
+      remoteCaller: { kind: 'primary' },
+      timeout,
+      hello: { workerId: cluster.worker?.id, pid: process.pid },
+      hooks: {
+        resolve: handlers,
+        event: (message) => this.#onEvent(message),
+        control: (message) => {
+          if (message.c === 'peers' && Array.isArray(message.d)) {
+            this.#peers = (message.d as PeerInfo[]).filter((peer) => peer.id !== this.id);
+          }
+          for (const listener of [...this.#controlListeners]) listener(message);
+        },
+        error: (error) => this.#hub.reportError(error),
+        closed: () => this.#transport.dispose(),
+      },
+    });
+  }
+
+  /** This worker's id: `cluster.worker.id`, or the id the primary attached it under. */
+  get id(): number | undefined {
+    const fromPrimary = this.#peer.remoteHello?.workerId;
+    return typeof fromPrimary === 'number' ? fromPrimary : cluster.worker?.id;
+  }
+
+  /** True after {@link ready} was called. */
+  get isReady(): boolean {
+    return this.#isReady;
+  }
+
+  /** The contract this bus was created with. */
+  get contract(): C {
+    return this.#contract;
+  }
+
+  /** Calls the primary's `method`. */
+  call<M extends PrimaryMethod<C>>(
+    method: M,
+    ...args: CallArgs<PrimaryProcedures<C>[M], CallOptions>
+  ): Promise<CallOutput<PrimaryProcedures<C>[M]>>;
+  /** Calls `method` on another worker, relayed by the primary. PEER_GONE when it does not exist or dies. */
+  call<M extends WorkerMethod<C>>(
+    workerId: number,
+    method: M,
+    ...args: CallArgs<WorkerProcedures<C>[M], CallOptions>
+  ): Promise<CallOutput<WorkerProcedures<C>[M]>>;
+  call(first: string | number, ...rest: unknown[]): Promise<unknown> {
+    if (typeof first === 'number') {
+      const [method, input, options] = rest as [string, unknown, CallOptions | undefined];
+      return this.#peer.call(method, input, {
+        ...options,
+        def: pick(this.#contract.worker, method),
+        to: first,
+        targetName: `worker ${first} (via the primary)`,
+      });
+    }
+    const [input, options] = rest as [unknown, CallOptions | undefined];
+    return this.#peer.call(first, input, { ...options, def: pick(this.#contract.primary, first) });
+  }
+
+  /**
+   * Calls `method` on every other ready worker through the primary; one settled result per worker,
+   * partial results at the deadline, exactly like the primary's `callAll`.
+   */
+  async callPeers<M extends WorkerMethod<C>>(
+    method: M,
+    ...args: CallArgs<WorkerProcedures<C>[M], PeerGatherOptions>
+  ): Promise<GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]> {
+    const [input, options = {}] = args as [unknown, PeerGatherOptions | undefined];
+    const def = pick(this.#contract.worker, method);
+    const timeout = options.timeout ?? DEFAULT_TIMEOUT;
+    assertTimeout(timeout, `callPeers("${method}")`);
+    const finite = timeout > 0 && timeout !== Number.POSITIVE_INFINITY;
+    const checkedInput = def
+      ? await validate(def.input, input, {
+          what: 'input',
+          subject: `call "${method}"`,
+          side: `on worker ${this.id} before sending`,
+        })
+      : input;
+    // The primary enforces the deadline per worker; this end waits a little longer for the answer.
+    const rows = (await this.#peer.call(method, checkedInput, {
+      signal: options.signal,
+      to: 'all',
+      self: options.includeSelf ?? false,
+      timeout: finite ? timeout + GATHER_REPLY_GRACE_MS : 0,
+      relayDeadline: finite ? timeout : undefined,
+    })) as RelayedRow[];
+    return Promise.all(rows.map((row) => this.#toResult(method, def?.output, row))) as Promise<
+      GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]
+    >;
+  }
+
+  /** Sends an event to the primary. Rejects with VALIDATION before sending a bad payload. */
+  async emit<E extends WorkerEvent<C>>(event: E, payload: EventInput<ContractEvents<C>[E]>): Promise<void> {
+    const p = this.#hub.checkOutgoing(event, payload);
+    await this.#peer.sendEvent({ $cb: 1, k: 'evt', n: event, p });
+  }
+
+  /**
+   * Sends an event to every ready worker through the primary. The sender gets no copy unless
+   * `includeSelf`. The primary's own listeners do not see broadcasts (use {@link emit}).
+   */
+  async broadcast<E extends WorkerEvent<C>>(
+    event: E,
+    payload: EventInput<ContractEvents<C>[E]>,
+    options: WorkerBroadcastOptions = {},
+  ): Promise<void> {
+    const p = this.#hub.checkOutgoing(event, payload);
+    const message: EventMessage = { $cb: 1, k: 'evt', n: event, p, to: 'all' };
+    if (options.includeSelf) message.self = true;
+    await this.#peer.sendEvent(message);
+  }
+
+  on<E extends WorkerEvent<C>>(event: E, listener: EventListener<C, E>): this;
+  on(event: 'error', listener: ErrorListener): this;
+  on(event: string, listener: (...args: any[]) => void): this {
+    this.#hub.emitter.on(event, listener);
+    return this;
+  }
+
+  once<E extends WorkerEvent<C>>(event: E, listener: EventListener<C, E>): this;
+  once(event: 'error', listener: ErrorListener): this;
+  once(event: string, listener: (...args: any[]) => void): this {
+    this.#hub.emitter.once(event, listener);
+    return this;
+  }
+
+  off<E extends WorkerEvent<C>>(event: E, listener?: EventListener<C, E>): this;
+  off(event: 'error', listener?: ErrorListener): this;
+  off(event: string, listener?: (...args: any[]) => void): this {
+    this.#hub.emitter.off(event, listener);
+    return this;
+  }
+
+  /**
+   * Tells the primary this worker can take routed work (gathers, broadcasts, pool tasks, traffic
+   * from the supervisor). Call it once the app is listening. Idempotent.
+   */
+  async ready(): Promise<void> {
+    if (this.#isReady) return;
+    this.#isReady = true;
+    await this.#peer.sendControl('ready');
+  }
+
+  /** The other workers the primary last announced (copies; this worker excluded). */
+  peers(): PeerInfo[] {
+    return this.#peers.map((peer) => ({ ...peer }));
+  }
+
+  /** Calls the primary is serving for this worker and that are still pending. */
+  get inFlight(): number {
+    return this.#peer.inFlight;
+  }
+
+  /** Calls from the primary or other workers whose handlers are running. */
+  get handling(): number {
+    return this.#peer.handling;
+  }
+
+  /** @internal Lets the supervisor's worker side see control traffic (drain, …). */
+  onControl(listener: (message: ControlMessage) => void): () => void {
+    this.#controlListeners.add(listener);
+    return () => this.#controlListeners.delete(listener);
+  }
+
+  /** @internal Sends a control message to the primary. */
+  sendControl(command: ControlMessage['c'], data?: unknown): Promise<void> {
+    return this.#peer.sendControl(command, data);
+  }
+
+  /** Resolves once everything sent so far is written to the channel (await it before `process.exit`). */
+  flush(): Promise<void> {
+    return this.#peer.flush();
+  }
+
+  /**
+   * Closes the bus: waits until what was sent is written, then rejects pending calls with CLOSED,
+   * aborts running handlers, and removes the bus's listeners so the process can exit.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#peer.flush();
+    this.#peer.close(
+      new ClosedError(`the bus of ${this.id === undefined ? 'this worker' : `worker ${this.id}`} was closed`),
+    );
+  }
+
+  #onEvent(message: EventMessage): void {
+    const from = message.f ?? 'primary';
+    const checked = this.#hub.checkIncoming(message, from === 'primary' ? 'the primary' : `worker ${from}`);
+    if (checked) this.#hub.deliver(message.n, checked.payload, { from });
+  }
+
+  async #toResult(method: string, output: ProcedureOutput, row: RelayedRow): Promise<GatherResult<unknown>> {
+    const base = { id: row.id, pid: row.pid };
+    if (!row.ok) {
+      const error = row.b
+        ? errorFromWire(row.error)
+        : new RemoteError(
+            `call "${method}" to worker ${row.id} failed: ${row.error.name}: ${row.error.message}`,
+            row.error,
+          );
+      return { ...base, ok: false, error: error as RemoteError };
+    }
+    try {
+      const value = output
+        ? await validate(output, row.value, {
+            what: 'output',
+            subject: `call "${method}"`,
+            side: `on worker ${this.id} on receipt from worker ${row.id}`,
+          })
+        : row.value;
+      return { ...base, ok: true, value };
+    } catch (error) {
+      return { ...base, ok: false, error: error as RemoteError };
+    }
+  }
+}
+
+type ProcedureOutput = NonNullable<ReturnType<typeof pick>>['output'] | undefined;
+
+type RelayedRow =
+  | { id: number; pid: number | undefined; ok: true; value: unknown }
+  | { id: number; pid: number | undefined; ok: false; error: WireError; b?: true };
+
+function pick(procedures: Contract['worker'], method: string) {
+  return procedures && Object.hasOwn(procedures, method) ? procedures[method] : undefined;
+}
+
+/**
+ * Creates this worker's bus over its IPC channel (or `options.transport`).
+ * @throws TypeError when the process has no IPC channel, or a handler is not in the contract.
+ */
+export function createWorkerBus<C extends Contract>(
+  contract: C,
+  options?: WorkerBusOptions<C>,
+): WorkerBus<C> {
+  return new WorkerBus(contract, options);
+}

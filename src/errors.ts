@@ -1,0 +1,248 @@
+/**
+ * Every failure clusterbus reports is a {@link BusError} with a stable `code` users can switch on.
+ * Errors cross the IPC channel as plain data ({@link WireError}) because neither `json` nor
+ * `advanced` serialization keeps a custom class, its `code`, or its `cause`.
+ */
+
+/** The stable error codes. Switch on `error.code`, never on the message. */
+export const ErrorCode = {
+  /** The call did not settle within its timeout. */
+  TIMEOUT: 'TIMEOUT',
+  /** The caller's `AbortSignal` fired. */
+  ABORTED: 'ABORTED',
+  /** The remote handler threw; `remote` keeps its name, code, message, stack and data. */
+  REMOTE: 'REMOTE',
+  /** Input or output failed its schema; the message names the side, the method and the path. */
+  VALIDATION: 'VALIDATION',
+  /** The other side has no handler for this method. */
+  NO_HANDLER: 'NO_HANDLER',
+  /** The peer exited or disconnected while the call was pending, or does not exist. */
+  PEER_GONE: 'PEER_GONE',
+  /** This bus was closed. */
+  CLOSED: 'CLOSED',
+  /** An in-flight or queue bound was hit. */
+  OVERLOADED: 'OVERLOADED',
+  /** No ready worker could take the work. */
+  NOT_READY: 'NOT_READY',
+} as const;
+
+/** One of the stable {@link ErrorCode} strings. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const CODES = new Set<string>(Object.values(ErrorCode));
+
+/** An error as it travels on the wire: plain data that survives both serialization modes. */
+export interface WireError {
+  name: string;
+  message: string;
+  code?: string | number | undefined;
+  stack?: string | undefined;
+  cause?: WireError | undefined;
+  data?: unknown;
+}
+
+/** Options shared by every {@link BusError} constructor. */
+export interface BusErrorOptions {
+  cause?: unknown;
+  /** Plain extra data (kept across the wire). */
+  data?: unknown;
+}
+
+/** The base of every clusterbus error. Check with {@link isBusError}, which does not rely on `instanceof`. */
+export class BusError extends Error {
+  override name = 'BusError';
+  readonly code: ErrorCode;
+  readonly data?: unknown;
+
+  constructor(code: ErrorCode, message: string, options: BusErrorOptions = {}) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    this.code = code;
+    if (options.data !== undefined) this.data = options.data;
+  }
+}
+
+/** The call did not settle within its timeout. */
+export class TimeoutError extends BusError {
+  override name = 'TimeoutError';
+  constructor(message: string, options?: BusErrorOptions) {
+    super(ErrorCode.TIMEOUT, message, options);
+  }
+}
+
+/** The caller aborted the call through its `AbortSignal`. */
+export class AbortedError extends BusError {
+  override name = 'AbortedError';
+  constructor(message: string, options?: BusErrorOptions) {
+    super(ErrorCode.ABORTED, message, options);
+  }
+}
+
+/** Input or output failed its schema. */
+export class ValidationError extends BusError {
+  override name = 'ValidationError';
+  constructor(message: string, options?: BusErrorOptions) {
+    super(ErrorCode.VALIDATION, message, options);
+  }
+}
+
+/** The other side has no handler for the method. */
+export class NoHandlerError extends BusError {
+  override name = 'NoHandlerError';
+  constructor(message: string, options?: BusErrorOptions) {
+    super(ErrorCode.NO_HANDLER, message, options);
+  }
+}
+
+/** The peer is gone: it exited, disconnected, or never existed. */
+export class PeerGoneError extends BusError {
+  override name = 'PeerGoneError';
+  constructor(message: string, options?: BusErrorOptions) {
+    super(ErrorCode.PEER_GONE, message, options);
+  }
+}
+
+/** The bus was closed. */
+export class ClosedError extends BusError {
+  override name = 'ClosedError';
+  constructor(message: string, options?: BusErrorOptions) {
+    super(ErrorCode.CLOSED, message, options);
+  }
+}
+
+/** An in-flight or queue bound was hit; retry later or raise the bound. */
+export class OverloadedError extends BusError {
+  override name = 'OverloadedError';
+  constructor(message: string, options?: BusErrorOptions) {
+    super(ErrorCode.OVERLOADED, message, options);
+  }
+}
+
+/** No ready worker could take the work in time. */
+export class NotReadyError extends BusError {
+  override name = 'NotReadyError';
+  constructor(message: string, options?: BusErrorOptions) {
+    super(ErrorCode.NOT_READY, message, options);
+  }
+}
+
+/** What the remote handler threw, as far as it survived the wire. */
+export interface RemoteErrorInfo {
+  name: string;
+  message: string;
+  code?: string | number | undefined;
+  stack?: string | undefined;
+  data?: unknown;
+}
+
+/**
+ * The remote handler threw. `remote` holds the thrown error's name, message, code, stack and data;
+ * `cause` is that error rebuilt as an `Error` (its own `cause` chain included).
+ */
+export class RemoteError extends BusError {
+  override name = 'RemoteError';
+  readonly remote: RemoteErrorInfo;
+  constructor(message: string, remote: WireError) {
+    super(ErrorCode.REMOTE, message, { cause: errorFromWire(remote), data: remote.data });
+    this.remote = {
+      name: remote.name,
+      message: remote.message,
+      code: remote.code,
+      stack: remote.stack,
+      data: remote.data,
+    };
+  }
+}
+
+const SUBCLASS: Record<Exclude<ErrorCode, 'REMOTE'>, new (m: string, o?: BusErrorOptions) => BusError> = {
+  TIMEOUT: TimeoutError,
+  ABORTED: AbortedError,
+  VALIDATION: ValidationError,
+  NO_HANDLER: NoHandlerError,
+  PEER_GONE: PeerGoneError,
+  CLOSED: ClosedError,
+  OVERLOADED: OverloadedError,
+  NOT_READY: NotReadyError,
+};
+
+/** True for any clusterbus error, even one from another copy of the library (no `instanceof`). */
+export function isBusError(value: unknown): value is BusError {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as { code?: unknown; message?: unknown; name?: unknown };
+  return (
+    typeof candidate.code === 'string' &&
+    CODES.has(candidate.code) &&
+    typeof candidate.message === 'string' &&
+    typeof candidate.name === 'string' &&
+    candidate.name.endsWith('Error')
+  );
+}
+
+/** Builds the {@link BusError} subclass for `code`. */
+export function createBusError(code: ErrorCode, message: string, options?: BusErrorOptions): BusError {
+  if (code === 'REMOTE') {
+    return new RemoteError(message, { name: 'Error', message, data: options?.data });
+  }
+  return new SUBCLASS[code](message, options);
+}
+
+const MAX_CAUSE_DEPTH = 8;
+
+/** Turns anything thrown into plain data that survives `json` and `advanced` serialization. */
+export function errorToWire(thrown: unknown, depth = 0): WireError {
+  if (!(thrown instanceof Error) && (typeof thrown !== 'object' || thrown === null)) {
+    return { name: 'Error', message: String(thrown) };
+  }
+  const source = thrown as Partial<Error> & { code?: unknown; data?: unknown; cause?: unknown };
+  const wire: WireError = {
+    name: typeof source.name === 'string' ? source.name : 'Error',
+    message: typeof source.message === 'string' ? source.message : String(thrown),
+  };
+  if (typeof source.code === 'string' || typeof source.code === 'number') wire.code = source.code;
+  if (typeof source.stack === 'string') wire.stack = source.stack;
+  if (source.data !== undefined && isPlainData(source.data)) wire.data = source.data;
+  if (source.cause !== undefined && depth < MAX_CAUSE_DEPTH)
+    wire.cause = errorToWire(source.cause, depth + 1);
+  return wire;
+}
+
+/** Rebuilds an `Error` from wire data; a clusterbus code becomes its {@link BusError} subclass. */
+export function errorFromWire(wire: WireError): Error {
+  const cause = wire.cause ? errorFromWire(wire.cause) : undefined;
+  const options = cause ? { cause } : undefined;
+  let error: Error;
+  if (typeof wire.code === 'string' && CODES.has(wire.code) && wire.code !== 'REMOTE') {
+    error = createBusError(wire.code as ErrorCode, wire.message, { ...options, data: wire.data });
+  } else {
+    error = new Error(wire.message, options);
+    const target = error as Error & { code?: unknown; data?: unknown };
+    if (wire.code !== undefined) target.code = wire.code;
+    if (wire.data !== undefined) target.data = wire.data;
+  }
+  // Own property, so it shadows the subclass's class field and keeps the remote's name.
+  Object.defineProperty(error, 'name', { value: wire.name, writable: true, configurable: true });
+  if (wire.stack !== undefined) error.stack = wire.stack;
+  return error;
+}
+
+/** Data that both serialization modes carry faithfully enough: JSON-like values. */
+function isPlainData(value: unknown, depth = 0): boolean {
+  if (depth > 16) return false;
+  if (value === null) return true;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (Array.isArray(value)) return value.every((item) => isPlainData(item, depth + 1));
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      return Object.values(value as object).every(
+        (item) => item === undefined || isPlainData(item, depth + 1),
+      );
+    }
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,51 @@
+export type { ErrorListener, EventListener, EventMeta } from './bus/event-hub.js';
+export type { GatherOptions, GatherResult } from './bus/gather.js';
+export {
+  type BroadcastOptions,
+  createPrimaryBus,
+  PrimaryBus,
+  type PrimaryBusOptions,
+  type PrimaryHandlers,
+  type WorkerInfo,
+  type WorkerState,
+} from './bus/primary-bus.js';
+export {
+  createWorkerBus,
+  type PeerGatherOptions,
+  type PeerInfo,
+  type WorkerBroadcastOptions,
+  WorkerBus,
+  type WorkerBusOptions,
+  type WorkerHandlers,
+} from './bus/worker-bus.js';
+export type {
+  CallInput,
+  CallOutput,
+  Contract,
+  ContractEvents,
+  ContractShape,
+  EventMap,
+  EventPayload,
+  HandlerInput,
+  HandlerOutput,
+  PrimaryProcedures,
+  ProcedureDef,
+  ProcedureMap,
+  WorkerProcedures,
+} from './contract.js';
+export { defineContract } from './contract.js';
+export * from './errors.js';
+export type { Caller, CallOptions, HandlerContext } from './peer.js';
+export { createPeer, DEFAULT_TIMEOUT, Peer, type PeerOptions } from './peer.js';
+export { PROTOCOL_VERSION, TAG } from './protocol.js';
+export type { StandardSchemaV1 } from './standard-schema.js';
+export { childProcessTransport } from './transports/child-process.js';
+export { clusterWorkerTransport } from './transports/cluster-worker.js';
+export {
+  createMemoryTransportPair,
+  type MemoryPairOptions,
+  type MemoryTransportPair,
+} from './transports/memory.js';
+export { processTransport } from './transports/process.js';
+export type { Transport, TransportOptions } from './transports/transport.js';
+export { workerThreadTransport } from './transports/worker-thread.js';

@@ -1,0 +1,599 @@
+/**
+ * One end of one link. Owns the calls this end has pending (id → settle, timer, abort), the
+ * handlers running for the other end (id → AbortController), validation in and out, and the
+ * hello handshake that holds outbound traffic until the other end's bus is listening.
+ */
+import { nanoid } from 'nanoid';
+import type { ProcedureDef } from './contract.js';
+import {
+  AbortedError,
+  BusError,
+  ClosedError,
+  errorFromWire,
+  errorToWire,
+  isBusError,
+  NoHandlerError,
+  OverloadedError,
+  PeerGoneError,
+  RemoteError,
+  TimeoutError,
+  type WireError,
+} from './errors.js';
+import {
+  type ControlCommand,
+  type ControlMessage,
+  type EventMessage,
+  isViolation,
+  type Message,
+  parseMessage,
+  type ReplyMessage,
+  type RequestMessage,
+} from './protocol.js';
+import type { Transport } from './transports/transport.js';
+import { validate } from './validate.js';
+
+/** Who made a call, as its handler sees it. */
+export type Caller = { kind: 'primary' } | { kind: 'worker'; id: number; pid?: number | undefined };
+
+/** The second argument of every handler. */
+export interface HandlerContext {
+  /** Aborted when the caller aborts, its timeout passes, it goes away, or this bus closes. */
+  signal: AbortSignal;
+  /** Who is calling. */
+  caller: Caller;
+  /** The procedure name. */
+  method: string;
+  /** The call's correlation id. */
+  callId: string;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /**
+   * Milliseconds to wait for the reply; `0` or `Infinity` waits forever.
+   * @default the bus's `timeout` (30 000 ms unless set)
+   */
+  timeout?: number;
+  /** Aborting rejects the call with ABORTED at once and aborts the handler's `ctx.signal`. */
+  signal?: AbortSignal;
+}
+
+/** What a served procedure resolves to: its definition and the function that runs it. */
+export interface ServedProcedure {
+  def: ProcedureDef;
+  handler: (input: any, ctx: HandlerContext) => unknown;
+}
+
+/** Hooks through which the owning bus sees what the peer does not handle itself. */
+export interface PeerHooks {
+  /** Finds the handler for a method; `undefined` means NO_HANDLER. */
+  resolve(method: string): ServedProcedure | undefined;
+  /** A request carrying `to` (a relay); only the primary implements it. */
+  relay?(request: RequestMessage, signal: AbortSignal): Promise<ReplyMessage>;
+  /** An event arrived (not yet validated). */
+  event(message: EventMessage): void;
+  /** A control message other than the handshake arrived. */
+  control(message: ControlMessage): void;
+  /** A tagged message was malformed, or something went wrong that no caller can be told about. */
+  error(error: BusError): void;
+  /** The link closed; pending calls were already rejected with `error`. */
+  closed(error: BusError): void;
+}
+
+/** Options of {@link createPeer}. */
+export interface PeerOptions {
+  transport: Transport;
+  /** How this end names itself in messages: `the primary`, `worker 3`. */
+  localName: string;
+  /** How this end names the other: `worker 3`, `the primary`. */
+  remoteName: string;
+  /** The identity handlers see for calls arriving on this link (relays override it). */
+  remoteCaller: Caller;
+  /** Default call timeout in ms (0 or Infinity: none). */
+  timeout: number;
+  hooks: PeerHooks;
+  /** Extra data sent with this end's hello (e.g. the worker's id and pid). */
+  hello?: Record<string, unknown>;
+}
+
+/** Options of {@link Peer.call}. */
+export interface PeerCallOptions extends CallOptions {
+  /** The procedure's schemas, for validation on both sides of the wire. Omit for raw relays. */
+  def?: ProcedureDef;
+  /** Ask the primary to relay the call. */
+  to?: number | 'all';
+  /** With `to: 'all'`, include the caller. */
+  self?: boolean;
+  /** How the error messages name the call target, when relayed. */
+  targetName?: string;
+  /** Set by the primary's relay: the worker the call came from. */
+  relayFrom?: number;
+  /** The deadline a relaying primary enforces per worker of a gather (defaults to `timeout`). */
+  relayDeadline?: number | undefined;
+  /** Resolve with the other end's raw reply instead of settling (the primary's relay). */
+  forward?: boolean;
+}
+
+interface PendingCall {
+  method: string;
+  targetName: string;
+  def: ProcedureDef | undefined;
+  raw: boolean;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  cleanup(): void;
+}
+
+/** Milliseconds; the default of every bus's `timeout` option. */
+export const DEFAULT_TIMEOUT = 30_000;
+
+/** One end of one link. Create with {@link createPeer}. */
+export class Peer {
+  readonly #options: PeerOptions;
+  readonly #transport: Transport;
+  readonly #idPrefix = `${nanoid(10)}:`;
+  #counter = 0;
+  readonly #pending = new Map<string, PendingCall>();
+  readonly #incoming = new Map<string, AbortController>();
+  /** Messages written before the other end said hello; flushed in order once it does. */
+  #held: Array<{ message: Message; resolve(): void; reject(error: unknown): void }> | undefined = [];
+  #remoteHello: Record<string, unknown> | undefined;
+  #closedWith: BusError | undefined;
+  readonly #unsubscribe: Array<() => void>;
+
+  constructor(options: PeerOptions) {
+    this.#options = options;
+    this.#transport = options.transport;
+    this.#unsubscribe = [
+      this.#transport.onMessage((value) => this.#receive(value)),
+      this.#transport.onClose((reason) =>
+        this.close(new PeerGoneError(`${options.remoteName} is gone (${reason})`)),
+      ),
+    ];
+    this.#sendHello(false);
+  }
+
+  /** Calls this end has sent and not yet seen settle. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** Calls from the other end whose handlers are still running. */
+  get handling(): number {
+    return this.#incoming.size;
+  }
+
+  /** True once the other end's bus said hello. */
+  get connected(): boolean {
+    return this.#remoteHello !== undefined;
+  }
+
+  /** What the other end sent with its hello. */
+  get remoteHello(): Readonly<Record<string, unknown>> | undefined {
+    return this.#remoteHello;
+  }
+
+  /** Set once the link is closed. */
+  get closedWith(): BusError | undefined {
+    return this.#closedWith;
+  }
+
+  /** The underlying transport. */
+  get transport(): Transport {
+    return this.#transport;
+  }
+
+  /** Makes a call. Input is validated here before sending and again on receipt. */
+  call(method: string, input: unknown, options: PeerCallOptions = {}): Promise<unknown> {
+    const targetName = options.targetName ?? this.#options.remoteName;
+    if (this.#closedWith) return Promise.reject(this.#rejectionFor(method, targetName));
+    const signal = options.signal;
+    if (signal?.aborted) {
+      return Promise.reject(
+        new AbortedError(`call "${method}" to ${targetName} was aborted before it was sent`, {
+          cause: signal.reason,
+        }),
+      );
+    }
+    const timeout = options.timeout ?? this.#options.timeout;
+    assertTimeout(timeout, `call "${method}"`);
+    let checkedInput: unknown;
+    try {
+      checkedInput = options.def
+        ? validate(options.def.input, input, {
+            what: 'input',
+            subject: `call "${method}"`,
+            side: `on ${this.#options.localName} before sending`,
+          })
+        : input;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (checkedInput instanceof Promise) {
+      return checkedInput.then((value) => this.#dispatch(method, value, options, timeout, targetName));
+    }
+    return this.#dispatch(method, checkedInput, options, timeout, targetName);
+  }
+
+  #dispatch(
+    method: string,
+    input: unknown,
+    options: PeerCallOptions,
+    timeout: number,
+    targetName: string,
+  ): Promise<unknown> {
+    const id = this.#idPrefix + (this.#counter++).toString(36);
+    const request: RequestMessage = { $cb: 1, k: 'req', id, m: method };
+    if (input !== undefined) request.i = input;
+    if (options.to !== undefined) request.to = options.to;
+    if (options.self) request.self = true;
+    if (options.relayFrom !== undefined) request.f = options.relayFrom;
+    const deadline = options.relayDeadline ?? timeout;
+    if (isFiniteTimeout(deadline)) request.t = deadline;
+
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const signal = options.signal;
+      const onAbort = () => {
+        this.#cancel(id, 'aborted');
+        reject(new AbortedError(`call "${method}" to ${targetName} was aborted`, { cause: signal?.reason }));
+      };
+      const entry: PendingCall = {
+        method,
+        targetName,
+        def: options.def,
+        raw: options.forward === true,
+        resolve,
+        reject,
+        cleanup: () => {
+          this.#pending.delete(id);
+          if (timer) clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      this.#pending.set(id, entry);
+      if (isFiniteTimeout(timeout)) {
+        timer = setTimeout(() => {
+          this.#cancel(id, 'timeout');
+          const hint = this.connected
+            ? ''
+            : ` (${targetName} never answered the handshake: did it create its bus?)`;
+          reject(new TimeoutError(`call "${method}" to ${targetName} timed out after ${timeout} ms${hint}`));
+        }, timeout);
+        // A pending call must never keep a process alive on its own.
+        timer.unref();
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#write(request).catch((error: unknown) => {
+        if (!this.#pending.has(id)) return;
+        entry.cleanup();
+        reject(this.#sendFailure(error, `call "${method}" to ${targetName}`));
+      });
+    });
+  }
+
+  /** Forwards a request verbatim and resolves with the raw reply (for the primary's relay). */
+  forward(
+    method: string,
+    input: unknown,
+    options: { signal: AbortSignal; from: number; timeout?: number },
+  ): Promise<ReplyMessage> {
+    const { signal, from, timeout = 0 } = options;
+    return this.call(method, input, { timeout, signal, relayFrom: from, forward: true })
+      .then((o): ReplyMessage => ({ $cb: 1, k: 'res', id: '', o }))
+      .catch((error: unknown): ReplyMessage => {
+        if (error instanceof RawReplyError) return error.reply;
+        return { $cb: 1, k: 'err', id: '', e: errorToWire(error), b: true };
+      });
+  }
+
+  /** Sends an event (already validated by the bus). */
+  sendEvent(message: EventMessage): Promise<void> {
+    if (this.#closedWith) return Promise.reject(this.#closedWith);
+    return this.#write(message).catch((error: unknown) => {
+      throw this.#sendFailure(error, `event "${message.n}" to ${this.#options.remoteName}`);
+    });
+  }
+
+  /** Sends a control message. */
+  sendControl(command: ControlCommand, data?: unknown): Promise<void> {
+    if (this.#closedWith) return Promise.reject(this.#closedWith);
+    const message: ControlMessage = { $cb: 1, k: 'ctl', c: command };
+    if (data !== undefined) message.d = data;
+    return this.#write(message);
+  }
+
+  /** Resolves once everything accepted for sending has been written (before a process exits). */
+  async flush(): Promise<void> {
+    await this.#transport.flush();
+  }
+
+  /**
+   * Closes the link: every pending call rejects with `error`, every running handler's signal
+   * aborts, held messages fail. Idempotent.
+   */
+  close(error: BusError = new ClosedError(`the link to ${this.#options.remoteName} was closed`)): void {
+    if (this.#closedWith) return;
+    this.#closedWith = error;
+    for (const [id, entry] of this.#pending) {
+      entry.cleanup();
+      this.#pending.delete(id);
+      entry.reject(this.#rejectionFor(entry.method, entry.targetName));
+    }
+    for (const controller of this.#incoming.values()) controller.abort(error);
+    this.#incoming.clear();
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const item of held) item.reject(error);
+    for (const stop of this.#unsubscribe) stop();
+    this.#options.hooks.closed(error);
+  }
+
+  /** Stops listening without failing anything (the transport stays usable by others). */
+  detach(): void {
+    for (const stop of this.#unsubscribe) stop();
+  }
+
+  // ---- outbound -----------------------------------------------------------------------------
+
+  #write(message: Message): Promise<void> {
+    if (this.#held === undefined || (message.k === 'ctl' && message.c === 'hello')) {
+      return this.#transport.send(message);
+    }
+    const held = this.#held;
+    if (held.length >= 10_000) {
+      return Promise.reject(
+        new OverloadedError(
+          `${this.#options.remoteName} has not said hello yet and 10000 messages are waiting for it`,
+        ),
+      );
+    }
+    return new Promise((resolve, reject) => held.push({ message, resolve, reject }));
+  }
+
+  #releaseHeld(): void {
+    const held = this.#held;
+    if (held === undefined) return;
+    this.#held = undefined;
+    for (const item of held) this.#transport.send(item.message).then(item.resolve, item.reject);
+  }
+
+  #sendHello(ack: boolean): void {
+    const data = { ...this.#options.hello, instance: this.#idPrefix.slice(0, -1), ack };
+    this.#transport
+      .send({ $cb: 1, k: 'ctl', c: 'hello', d: data })
+      // A hello to a channel that is already gone is answered by the close handler.
+      .catch(() => {});
+  }
+
+  #cancel(id: string, reason: 'aborted' | 'timeout'): void {
+    const entry = this.#pending.get(id);
+    if (!entry) return;
+    entry.cleanup();
+    this.#write({ $cb: 1, k: 'cancel', id, r: reason }).catch(() => {});
+  }
+
+  #sendFailure(error: unknown, what: string): BusError {
+    if (isBusError(error)) {
+      // Keep the code, but say which call failed.
+      const wrapped = errorFromWire({ ...errorToWire(error), message: `${what} failed: ${error.message}` });
+      (wrapped as Error).cause = error;
+      return wrapped as BusError;
+    }
+    return new PeerGoneError(`${what} failed: ${(error as Error)?.message ?? String(error)}`, {
+      cause: error,
+    });
+  }
+
+  #rejectionFor(method: string, targetName: string): BusError {
+    const reason = this.#closedWith!;
+    const ErrorClass = reason.code === 'CLOSED' ? ClosedError : PeerGoneError;
+    return new ErrorClass(`call "${method}" to ${targetName} failed: ${reason.message}`, { cause: reason });
+  }
+
+  // ---- inbound ------------------------------------------------------------------------------
+
+  #receive(value: unknown): void {
+    const parsed = parseMessage(value);
+    if (parsed === undefined) return; // foreign traffic: not ours, not our business
+    if (isViolation(parsed)) {
+      this.#options.hooks.error(
+        new BusError(
+          'VALIDATION',
+          `dropped a malformed message from ${this.#options.remoteName}: ${parsed.violation}`,
+          {
+            data: { message: safePreview(value) },
+          },
+        ),
+      );
+      return;
+    }
+    switch (parsed.k) {
+      case 'res':
+      case 'err':
+        this.#settle(parsed);
+        return;
+      case 'req':
+        void this.#serve(parsed);
+        return;
+      case 'cancel':
+        this.#incoming
+          .get(parsed.id)
+          ?.abort(
+            parsed.r === 'timeout'
+              ? new TimeoutError(`the caller of ${parsed.id} timed out`)
+              : new AbortedError(`the caller of ${parsed.id} aborted`),
+          );
+        return;
+      case 'evt':
+        this.#options.hooks.event(parsed);
+        return;
+      case 'ctl':
+        if (parsed.c === 'hello') {
+          const data = (parsed.d ?? {}) as Record<string, unknown>;
+          const first = this.#remoteHello === undefined || this.#remoteHello.instance !== data.instance;
+          this.#remoteHello = data;
+          if (first && data.ack !== true) this.#sendHello(true);
+          this.#releaseHeld();
+          if (first) this.#options.hooks.control(parsed);
+          return;
+        }
+        this.#options.hooks.control(parsed);
+        return;
+    }
+  }
+
+  #settle(reply: ReplyMessage): void {
+    const entry = this.#pending.get(reply.id);
+    if (!entry) return; // late reply to a call that timed out or was aborted: drop quietly
+    entry.cleanup();
+    if (entry.raw) {
+      if (reply.k === 'res') entry.resolve(reply.o);
+      else entry.reject(new RawReplyError(reply));
+      return;
+    }
+    if (reply.k === 'err') {
+      entry.reject(this.#errorFromReply(entry, reply.e, reply.b === true));
+      return;
+    }
+    try {
+      if (!entry.def) {
+        entry.resolve(reply.o);
+        return;
+      }
+      const output = validate(entry.def.output, reply.o, {
+        what: 'output',
+        subject: `call "${entry.method}"`,
+        side: `on ${this.#options.localName} on receipt from ${entry.targetName}`,
+      });
+      if (output instanceof Promise) output.then(entry.resolve, entry.reject);
+      else entry.resolve(output);
+    } catch (error) {
+      entry.reject(error);
+    }
+  }
+
+  #errorFromReply(entry: PendingCall, wire: WireError, busLevel: boolean): Error {
+    if (busLevel) return errorFromWire(wire);
+    return new RemoteError(
+      `call "${entry.method}" to ${entry.targetName} failed: ${wire.name}: ${wire.message}`,
+      wire,
+    );
+  }
+
+  async #serve(request: RequestMessage): Promise<void> {
+    const controller = new AbortController();
+    if (this.#incoming.has(request.id)) return; // a duplicate id would clash with the running call
+    this.#incoming.set(request.id, controller);
+    let reply: ReplyMessage;
+    try {
+      if (request.to !== undefined) {
+        const relay = this.#options.hooks.relay;
+        reply = relay
+          ? await relay(request, controller.signal)
+          : busErrorReply(
+              new NoHandlerError(
+                `call "${request.m}" asked ${this.#options.localName} to relay it, which only the primary does`,
+              ),
+            );
+      } else {
+        reply = await this.#runHandler(request, controller.signal);
+      }
+    } catch (error) {
+      reply = { $cb: 1, k: 'err', id: '', e: errorToWire(error), b: true };
+    } finally {
+      this.#incoming.delete(request.id);
+    }
+    reply.id = request.id;
+    if (this.#closedWith) return;
+    try {
+      await this.#write(reply);
+    } catch (error) {
+      if (this.#closedWith || reply.k === 'err') return;
+      // The result could not be serialized: tell the caller instead of letting it time out.
+      await this.#write({ ...busErrorReply(error), id: request.id }).catch(() => {});
+    }
+  }
+
+  async #runHandler(request: RequestMessage, signal: AbortSignal): Promise<ReplyMessage> {
+    const served = this.#options.hooks.resolve(request.m);
+    const local = this.#options.localName;
+    if (!served) {
+      return busErrorReply(
+        new NoHandlerError(`call "${request.m}": ${local} has no handler for "${request.m}"`),
+      );
+    }
+    const subject = `call "${request.m}"`;
+    let input: unknown;
+    try {
+      input = await validate(served.def.input, request.i, {
+        what: 'input',
+        subject,
+        side: `on ${local} on receipt`,
+      });
+    } catch (error) {
+      return busErrorReply(error);
+    }
+    let output: unknown;
+    try {
+      const ctx: HandlerContext = {
+        signal,
+        caller: request.f === undefined ? this.#options.remoteCaller : { kind: 'worker', id: request.f },
+        method: request.m,
+        callId: request.id,
+      };
+      output = await served.handler(input, ctx);
+    } catch (error) {
+      return { $cb: 1, k: 'err', id: '', e: errorToWire(error) };
+    }
+    try {
+      const checked = await validate(served.def.output, output, {
+        what: 'output',
+        subject,
+        side: `on ${local} before replying`,
+      });
+      const reply: ReplyMessage = { $cb: 1, k: 'res', id: '' };
+      if (checked !== undefined) reply.o = checked;
+      return reply;
+    } catch (error) {
+      return busErrorReply(error);
+    }
+  }
+}
+
+/** Thrown inside a raw (relayed) call to carry the other end's reply untouched. */
+class RawReplyError extends Error {
+  constructor(readonly reply: ReplyMessage) {
+    super('raw reply');
+  }
+}
+
+function busErrorReply(error: unknown): ReplyMessage {
+  return { $cb: 1, k: 'err', id: '', e: errorToWire(error), b: true };
+}
+
+/** Creates one end of a link over `transport`. */
+export function createPeer(options: PeerOptions): Peer {
+  return new Peer(options);
+}
+
+function isFiniteTimeout(timeout: number): boolean {
+  return timeout > 0 && timeout !== Number.POSITIVE_INFINITY;
+}
+
+/** Eagerly rejects a bad timeout option. */
+export function assertTimeout(timeout: unknown, where: string): asserts timeout is number {
+  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
+    throw new RangeError(
+      `${where}: timeout must be a number of milliseconds >= 0 (0 or Infinity: none), got ${String(timeout)}`,
+    );
+  }
+}
+
+function safePreview(value: unknown): string {
+  try {
+    return JSON.stringify(value).slice(0, 200);
+  } catch {
+    return String(value).slice(0, 200);
+  }
+}
