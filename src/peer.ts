@@ -83,8 +83,8 @@ export interface PeerHooks {
 /** Options of {@link createPeer}. */
 export interface PeerOptions {
   transport: Transport;
-  /** How this end names itself in messages: `the primary`, `worker 3`. */
-  localName: string;
+  /** How this end names itself in messages: `the primary`, `worker 3` (a function when it can change). */
+  localName: string | (() => string);
   /** How this end names the other: `worker 3`, `the primary`. */
   remoteName: string;
   /** The identity handlers see for calls arriving on this link (relays override it). */
@@ -153,6 +153,11 @@ export class Peer {
     this.#sendHello(false);
   }
 
+  get #localName(): string {
+    const name = this.#options.localName;
+    return typeof name === 'function' ? name() : name;
+  }
+
   /** Calls this end has sent and not yet seen settle. */
   get inFlight(): number {
     return this.#pending.size;
@@ -203,7 +208,7 @@ export class Peer {
         ? validate(options.def.input, input, {
             what: 'input',
             subject: `call "${method}"`,
-            side: `on ${this.#options.localName} before sending`,
+            side: `on ${this.#localName} before sending`,
           })
         : input;
     } catch (error) {
@@ -464,7 +469,7 @@ export class Peer {
       const output = validate(entry.def.output, reply.o, {
         what: 'output',
         subject: `call "${entry.method}"`,
-        side: `on ${this.#options.localName} on receipt from ${entry.targetName}`,
+        side: `on ${this.#localName} on receipt from ${entry.targetName}`,
       });
       if (output instanceof Promise) output.then(entry.resolve, entry.reject);
       else entry.resolve(output);
@@ -493,7 +498,7 @@ export class Peer {
           ? await relay(request, controller.signal)
           : busErrorReply(
               new NoHandlerError(
-                `call "${request.m}" asked ${this.#options.localName} to relay it, which only the primary does`,
+                `call "${request.m}" asked ${this.#localName} to relay it, which only the primary does`,
               ),
             );
       } else {
@@ -517,7 +522,7 @@ export class Peer {
 
   async #runHandler(request: RequestMessage, signal: AbortSignal): Promise<ReplyMessage> {
     const served = this.#options.hooks.resolve(request.m);
-    const local = this.#options.localName;
+    const local = this.#localName;
     if (!served) {
       return busErrorReply(
         new NoHandlerError(`call "${request.m}": ${local} has no handler for "${request.m}"`),

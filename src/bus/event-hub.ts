@@ -36,11 +36,11 @@ export interface EventSubscriber<C> {
 export class EventHub {
   readonly #emitter = new EventEmitter();
   readonly #schemas: EventMap;
-  readonly #localName: string;
+  readonly #name: () => string;
 
-  constructor(schemas: EventMap | undefined, localName: string) {
+  constructor(schemas: EventMap | undefined, localName: () => string) {
     this.#schemas = schemas ?? {};
-    this.#localName = localName;
+    this.#name = localName;
   }
 
   get emitter(): EventEmitter {
@@ -58,7 +58,7 @@ export class EventHub {
     const value = validate(schema, payload, {
       what: 'payload',
       subject: `event "${event}"`,
-      side: `on ${this.#localName} before sending`,
+      side: `on ${this.#name()} before sending`,
     });
     if (value instanceof Promise) {
       throw new TypeError(
@@ -77,7 +77,7 @@ export class EventHub {
     if (!schema) {
       this.reportError(
         new ValidationError(
-          `dropped event "${message.n}" from ${fromName}: ${this.#localName}'s contract has no such event`,
+          `dropped event "${message.n}" from ${fromName}: ${this.#name()}'s contract has no such event`,
         ),
       );
       return undefined;
@@ -86,7 +86,7 @@ export class EventHub {
       const payload = validate(schema, message.p, {
         what: 'payload',
         subject: `event "${message.n}" from ${fromName}`,
-        side: `on ${this.#localName} on receipt (dropped)`,
+        side: `on ${this.#name()} on receipt (dropped)`,
       });
       if (payload instanceof Promise) throw new TypeError('async event schemas are not supported');
       return { payload };

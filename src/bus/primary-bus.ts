@@ -104,7 +104,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     assertTimeout(this.#timeout, 'createPrimaryBus options');
     this.#transportOptions = { maxPendingSends: options.maxPendingSends };
     this.#handlers = resolveHandlers(contract.primary, options.handlers, 'createPrimaryBus', 'primary');
-    this.#hub = new EventHub(contract.events, 'the primary');
+    this.#hub = new EventHub(contract.events, () => 'the primary');
     if (options.autoAttach ?? true) {
       if (!cluster.isPrimary) {
         throw new TypeError(
@@ -193,7 +193,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     const [input, options] = args as [unknown, CallOptions | undefined];
     let link: Link;
     try {
-      link = this.#linkFor(worker, method);
+      link = this.#linkFor(worker, `call "${method}"`);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -93,7 +93,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     assertTimeout(timeout, 'createWorkerBus options');
     const handlers = resolveHandlers(contract.worker, options.handlers, 'createWorkerBus', 'worker');
     this.#transport = options.transport ?? processTransport({ maxPendingSends: options.maxPendingSends });
-    const localName = cluster.worker ? `worker ${cluster.worker.id}` : `process ${process.pid}`;
+    const localName = () => (this.id === undefined ? `process ${process.pid}` : `worker ${this.id}`);
     this.#hub = new EventHub(contract.events, localName);
     this.#peer = new Peer({
       transport: this.#transport,
