@@ -37,6 +37,15 @@ export { defineContract } from './contract.js';
 export * from './errors.js';
 export type { Caller, CallOptions, HandlerContext } from './peer.js';
 export { createPeer, DEFAULT_TIMEOUT, Peer, type PeerOptions } from './peer.js';
+// pool
+export {
+  POOL_DEFAULTS,
+  type ResolvedPoolOptions,
+  type RunOptions,
+  type TaskPoolOptions,
+} from './pool/options.js';
+export { createTaskPool, type RetryInfo, TaskPool, type TaskPoolEvents } from './pool/pool.js';
+export type { DurationStats, PoolStats, PoolWorkerStats } from './pool/stats.js';
 export { PROTOCOL_VERSION, TAG } from './protocol.js';
 export type { StandardSchemaV1 } from './standard-schema.js';
 export { childProcessTransport } from './transports/child-process.js';
