@@ -240,7 +240,9 @@ export class Peer {
       let timer: NodeJS.Timeout | undefined;
       const signal = options.signal;
       const onAbort = () => {
-        this.#cancel(id, 'aborted');
+        // A relay aborts because its own caller timed out: pass the real reason on to the handler.
+        const reason = signal?.reason;
+        this.#cancel(id, isBusError(reason) && reason.code === 'TIMEOUT' ? 'timeout' : 'aborted');
         reject(new AbortedError(`call "${method}" to ${targetName} was aborted`, { cause: signal?.reason }));
       };
       const entry: PendingCall = {

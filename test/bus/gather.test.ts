@@ -1,0 +1,100 @@
+/** callAll from the primary and callPeers from a worker, over three real workers. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createPrimaryBus, type PrimaryBus, RemoteError, TimeoutError } from '../../src/index.js';
+import { contract, type TestContract } from '../fixtures/contract.js';
+import { forkReady, useWorkerCleanup } from '../helpers/cluster.js';
+
+useWorkerCleanup();
+
+let bus: PrimaryBus<TestContract> | undefined;
+afterEach(() => {
+  bus?.close();
+  bus = undefined;
+});
+
+/** Three workers: one answers, one is too slow, one throws. */
+async function mixedCluster() {
+  bus = createPrimaryBus(contract);
+  const [fine] = await forkReady(bus, 'echo-worker.ts', 1);
+  const [slow] = await forkReady(bus, 'echo-worker.ts', 1, { env: { PROBE: 'slow' } });
+  const [thrower] = await forkReady(bus, 'echo-worker.ts', 1, { env: { PROBE: 'throw' } });
+  return { bus, fine: fine!, slow: slow!, thrower: thrower! };
+}
+
+describe('callAll', () => {
+  it('gathers from every ready worker', async () => {
+    bus = createPrimaryBus(contract);
+    const workers = await forkReady(bus, 'echo-worker.ts', 3);
+    const results = await bus.callAll('stats');
+    expect(results.map((result) => result.id).sort()).toEqual(workers.map((worker) => worker.id).sort());
+    for (const result of results) {
+      expect(result.ok).toBe(true);
+      if (result.ok) expect(result.value.pid).toBe(result.pid);
+    }
+  });
+
+  it('returns partial results at the deadline: values, a TIMEOUT and a REMOTE error, never a rejection', async () => {
+    const { bus, fine, slow, thrower } = await mixedCluster();
+    const results = await bus.callAll('probe', undefined, { timeout: 800 });
+    const byId = new Map(results.map((result) => [result.id, result]));
+    expect(byId.get(fine.id)).toEqual({
+      id: fine.id,
+      pid: fine.process.pid,
+      ok: true,
+      value: { id: fine.id },
+    });
+    const timedOut = byId.get(slow.id);
+    expect(timedOut?.ok === false && timedOut.error).toBeInstanceOf(TimeoutError);
+    const failed = byId.get(thrower.id);
+    expect(failed?.ok === false && failed.error).toBeInstanceOf(RemoteError);
+    expect(failed?.ok === false && failed.error.message).toBe(
+      `call "probe" to worker ${thrower.id} failed: Error: probe refused by worker ${thrower.id}`,
+    );
+  });
+
+  it('resolves to [] when no worker is ready', async () => {
+    bus = createPrimaryBus(contract);
+    await expect(bus.callAll('stats')).resolves.toEqual([]);
+  });
+
+  it('aborts the whole gather with the signal, each result ABORTED', async () => {
+    const { bus } = await mixedCluster();
+    const results = await bus.callAll('probe', undefined, {
+      signal: AbortSignal.timeout(300),
+      timeout: 10_000,
+    });
+    const codes = results.map((result) => (result.ok ? 'ok' : result.error.code)).sort();
+    expect(codes).toEqual(['ABORTED', 'REMOTE', 'ok']);
+  });
+});
+
+describe('callPeers from a worker', () => {
+  it('gathers from the other workers through the primary, with partial results at the deadline', async () => {
+    bus = createPrimaryBus(contract);
+    const [asker] = await forkReady(bus, 'echo-worker.ts', 1);
+    const [fine] = await forkReady(bus, 'echo-worker.ts', 1);
+    const [slow] = await forkReady(bus, 'echo-worker.ts', 1, { env: { PROBE: 'slow' } });
+    const [thrower] = await forkReady(bus, 'echo-worker.ts', 1, { env: { PROBE: 'throw' } });
+    const rows = await bus.call(asker!, 'gatherProbe', { timeout: 800 });
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    expect(byId.size).toBe(3);
+    expect(byId.has(asker!.id)).toBe(false);
+    expect(byId.get(fine!.id)).toEqual({ id: fine!.id, ok: true, value: { id: fine!.id } });
+    expect(byId.get(slow!.id)).toMatchObject({ ok: false, code: 'TIMEOUT' });
+    expect(byId.get(thrower!.id)).toMatchObject({ ok: false, code: 'REMOTE' });
+    const withSelf = await bus.call(asker!, 'gatherProbe', { timeout: 800, includeSelf: true });
+    expect(withSelf.map((row) => row.id)).toContain(asker!.id);
+  });
+
+  it('lists its peers with ids and pids', async () => {
+    bus = createPrimaryBus(contract);
+    const workers = await forkReady(bus, 'echo-worker.ts', 3);
+    const [me, ...others] = workers;
+    const peers = await bus.call(me!, 'peerList');
+    expect(peers.map((peer) => peer.id).sort()).toEqual(others.map((worker) => worker.id).sort());
+    for (const peer of peers) {
+      expect(peer.pid).toBe(others.find((worker) => worker.id === peer.id)?.process.pid);
+      expect(peer.state).toBe('ready');
+    }
+  });
+});
