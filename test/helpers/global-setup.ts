@@ -1,37 +1,55 @@
 /**
- * Suite-wide guard: after every test file ran, no fixture process may still be alive. A test run
- * that leaves orphans fails here, naming them.
+ * Suite-wide guard: after every test file ran, no process this test run started may still be
+ * alive. Each run tags its processes with an environment variable (inherited by every fork), so
+ * the guard finds orphans even after they were re-parented, and never touches another run's.
  */
-import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 
-const FIXTURE_MARK = `${process.cwd()}/test/fixtures/`;
+const RUN_TAG = 'CLUSTERBUS_TEST_RUN';
 
-function strayFixtures(): string[] {
-  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .filter((line) => line.includes(FIXTURE_MARK) && !line.includes('ps -eo'))
-    .map((line) => line.trim());
+/** Pids (other than ours) whose environment carries this run's tag. Linux only: elsewhere, none. */
+function processesOfRun(runId: string): Array<{ pid: number; command: string }> {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const found: Array<{ pid: number; command: string }> = [];
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      if (!environ.split('\0').includes(`${RUN_TAG}=${runId}`)) continue;
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      found.push({ pid, command });
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return found;
 }
 
 export default function setup(): () => Promise<void> {
+  const runId = randomUUID();
+  process.env[RUN_TAG] = runId;
   return async () => {
-    // Workers told to exit a moment ago may still be on their way out.
-    let strays = strayFixtures();
-    for (let i = 0; i < 20 && strays.length > 0; i++) {
+    // Test worker processes of vitest itself are leaving too; give everything a moment.
+    let strays = processesOfRun(runId);
+    for (let i = 0; i < 30 && strays.length > 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      strays = strayFixtures();
+      strays = processesOfRun(runId);
     }
-    if (strays.length > 0) {
-      for (const line of strays) {
-        const pid = Number.parseInt(line, 10);
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {}
-      }
-      throw new Error(
-        `the test run left ${strays.length} fixture process(es) running:\n${strays.join('\n')}`,
-      );
+    if (strays.length === 0) return;
+    for (const { pid } of strays) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
     }
+    throw new Error(
+      `the test run left ${strays.length} process(es) running:\n${strays.map((s) => `${s.pid} ${s.command}`).join('\n')}`,
+    );
   };
 }
