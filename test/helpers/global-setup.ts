@@ -48,6 +48,8 @@ export default function setup(): () => Promise<void> {
         process.kill(pid, 'SIGKILL');
       } catch {}
     }
+    // A throw here is only logged by vitest; the exit code is what makes the run fail.
+    process.exitCode = 1;
     throw new Error(
       `the test run left ${strays.length} process(es) running:\n${strays.map((s) => `${s.pid} ${s.command}`).join('\n')}`,
     );
