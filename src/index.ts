@@ -18,6 +18,14 @@ export {
   type WorkerBusOptions,
   type WorkerHandlers,
 } from './bus/worker-bus.js';
+// supervisor
+export {
+  type ShutdownContext,
+  type ShutdownHook,
+  SLOT_ENV,
+  SUPERVISED_ENV,
+  type WorkerLifecycleOptions,
+} from './bus/worker-lifecycle.js';
 export type {
   CallInput,
   CallOutput,
@@ -35,6 +43,7 @@ export type {
 } from './contract.js';
 export { defineContract } from './contract.js';
 export * from './errors.js';
+export { type DrainHttpOptions, type DrainHttpResult, drainHttp, trackHttp } from './http/drain.js';
 export type { Caller, CallOptions, HandlerContext } from './peer.js';
 export { createPeer, DEFAULT_TIMEOUT, Peer, type PeerOptions } from './peer.js';
 // pool
@@ -48,6 +57,31 @@ export { createTaskPool, type RetryInfo, TaskPool, type TaskPoolEvents } from '.
 export type { DurationStats, PoolStats, PoolWorkerStats } from './pool/stats.js';
 export { PROTOCOL_VERSION, TAG } from './protocol.js';
 export type { StandardSchemaV1 } from './standard-schema.js';
+export type { BackoffOptions } from './supervisor/backoff.js';
+export type { CrashBudgetOptions } from './supervisor/crash-budget.js';
+export {
+  ClusterStartError,
+  ReloadError,
+  type ReplacedWorker,
+  type StartFailure,
+} from './supervisor/errors.js';
+export type {
+  CrashLoop,
+  ReloadResult,
+  RespawnScheduled,
+  ShutdownResult,
+  SupervisorEvents,
+  WorkerExit,
+  WorkerStatus,
+} from './supervisor/events.js';
+export type {
+  ReloadOptions,
+  ShutdownOptions,
+  SpawnOptions,
+  StartClusterOptions,
+} from './supervisor/options.js';
+export type { SignalOptions } from './supervisor/signals.js';
+export { Supervisor, startCluster } from './supervisor/supervisor.js';
 export { childProcessTransport } from './transports/child-process.js';
 export { clusterWorkerTransport } from './transports/cluster-worker.js';
 export {

@@ -25,6 +25,7 @@ import { type ErrorListener, EventHub, type EventListener, type EventSubscriber 
 import type { GatherOptions, GatherResult } from './gather.js';
 import { resolveHandlers } from './handlers.js';
 import type { WorkerState } from './primary-bus.js';
+import { type ShutdownHook, WorkerLifecycle, type WorkerLifecycleOptions } from './worker-lifecycle.js';
 
 /** Another worker, as the primary last announced it. */
 export interface PeerInfo {
@@ -42,7 +43,7 @@ export type WorkerHandlers<C> = {
 };
 
 /** Options of {@link createWorkerBus}. */
-export interface WorkerBusOptions<C> extends TransportOptions {
+export interface WorkerBusOptions<C> extends TransportOptions, WorkerLifecycleOptions {
   /** Handlers for the procedures in `contract.worker`. */
   handlers?: Partial<WorkerHandlers<C>>;
   /**
@@ -83,6 +84,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   readonly #peer: Peer;
   readonly #transport: Transport;
   readonly #controlListeners = new Set<(message: ControlMessage) => void>();
+  readonly #lifecycle: WorkerLifecycle;
   #peers: PeerInfo[] = [];
   #isReady = false;
   #closed = false;
@@ -95,6 +97,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     this.#transport = options.transport ?? processTransport({ maxPendingSends: options.maxPendingSends });
     const localName = () => (this.id === undefined ? `process ${process.pid}` : `worker ${this.id}`);
     this.#hub = new EventHub(contract.events, localName);
+    this.#lifecycle = new WorkerLifecycle(this, options);
     this.#peer = new Peer({
       transport: this.#transport,
       localName,
@@ -109,6 +112,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
           if (message.c === 'peers' && Array.isArray(message.d)) {
             this.#peers = (message.d as PeerInfo[]).filter((peer) => peer.id !== this.id);
           }
+          if (message.c === 'drain') void this.#lifecycle.drain(message.d);
           for (const listener of [...this.#controlListeners]) listener(message);
         },
         error: (error) => this.#hub.reportError(error),
@@ -258,6 +262,20 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     return this.#peer.handling;
   }
 
+  /**
+   * Registers a hook the worker runs when the primary tells it to drain (shutdown or reload):
+   * close servers (see `drainHttp`), finish work. Hooks run in parallel; then the worker waits for
+   * running handlers, says goodbye to the primary and exits. Returns the function that removes it.
+   */
+  onShutdown(hook: ShutdownHook): () => void {
+    return this.#lifecycle.onShutdown(hook);
+  }
+
+  /** True once the primary told this worker to drain. */
+  get draining(): boolean {
+    return this.#lifecycle.draining;
+  }
+
   /** @internal Lets the supervisor's worker side see control traffic (drain, …). */
   onControl(listener: (message: ControlMessage) => void): () => void {
     this.#controlListeners.add(listener);
@@ -281,6 +299,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#lifecycle.dispose();
     await this.#peer.flush();
     this.#peer.close(
       new ClosedError(`the bus of ${this.id === undefined ? 'this worker' : `worker ${this.id}`} was closed`),

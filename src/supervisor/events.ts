@@ -1,0 +1,98 @@
+/** The supervisor's typed events and the rows it reports. */
+import type { WorkerState } from '../bus/primary-bus.js';
+import type { ReloadError, ReplacedWorker } from './errors.js';
+
+/** One worker, as {@link Supervisor.status} reports it. */
+export interface WorkerStatus {
+  id: number;
+  pid: number | undefined;
+  /** The slot the worker fills (0 … size-1); replacements and respawns keep the slot. */
+  slot: number;
+  state: WorkerState;
+  /** When it was forked (ms since epoch). */
+  startedAt: number;
+  /** How many times its slot was respawned after a crash before this worker was forked. */
+  restarts: number;
+  /** Calls from the primary to this worker still pending. */
+  inFlight: number;
+}
+
+/** A worker that exited. */
+export interface WorkerExit {
+  id: number;
+  pid: number | undefined;
+  slot: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when the supervisor asked for it (drain, reload, shutdown, kill at a deadline). */
+  planned: boolean;
+}
+
+/** A respawn was scheduled after a crash. */
+export interface RespawnScheduled {
+  slot: number;
+  /** The worker that crashed. */
+  id: number;
+  /** Consecutive crashes of this slot (1 for the first). */
+  attempt: number;
+  /** Backoff before the fork, in ms. */
+  delay: number;
+}
+
+/** A slot spent its crash budget and is no longer respawned. */
+export interface CrashLoop {
+  slot: number;
+  /** The worker whose exit spent the budget. */
+  id: number;
+  crashes: number;
+  /** The budget's window, in ms. */
+  window: number;
+}
+
+/** What {@link Supervisor.reload} resolves with. */
+export interface ReloadResult {
+  replaced: ReplacedWorker[];
+  /** Wall time of the whole reload, in ms. */
+  durationMs: number;
+}
+
+/** What {@link Supervisor.shutdown} resolves with. */
+export interface ShutdownResult {
+  /** True when every worker exited before the deadline. */
+  graceful: boolean;
+  /** Workers that exited on their own after draining. */
+  drained: number[];
+  /** Workers SIGKILLed at the deadline. */
+  killed: number[];
+  durationMs: number;
+}
+
+/** Event name → listener. `Supervisor extends EventEmitter<SupervisorEvents>`. */
+export interface SupervisorEvents {
+  /** A worker was forked (start, respawn or reload). */
+  workerFork: (worker: WorkerStatus) => void;
+  /** A worker said `ready()`. */
+  workerReady: (worker: WorkerStatus) => void;
+  /** A worker was told to drain. */
+  workerDraining: (worker: WorkerStatus) => void;
+  /** A worker exited, with its code or signal. */
+  workerExit: (exit: WorkerExit) => void;
+  /** A crashed worker's slot will be forked again after `delay` ms. */
+  respawnScheduled: (respawn: RespawnScheduled) => void;
+  /** A slot spent its crash budget; the cluster keeps serving on the other slots. */
+  crashLoop: (loop: CrashLoop) => void;
+  /** A rolling reload began. */
+  reloadStart: (info: { slots: number; parallel: number }) => void;
+  /** One slot was replaced (its old worker is now draining). */
+  reloadStep: (step: ReplacedWorker & { index: number; total: number }) => void;
+  /** Every slot was replaced. */
+  reloadDone: (result: ReloadResult) => void;
+  /** The reload was aborted; the old workers that remain keep serving. */
+  reloadFailed: (error: ReloadError) => void;
+  /** A graceful shutdown began. */
+  shutdownStart: (info: { reason: string; timeout: number }) => void;
+  /** Every worker is gone. */
+  shutdownDone: (result: ShutdownResult) => void;
+  /** Something failed that no caller can be told about (e.g. a fork threw during a respawn). */
+  error: (error: Error) => void;
+}

@@ -1,0 +1,470 @@
+/**
+ * The supervisor: keeps `size` workers running in slots, forks and waits for readiness, respawns
+ * crashed slots with backoff under a crash budget, drains everything in parallel on shutdown,
+ * and replaces workers one by one on reload. Owns the primary bus that talks to the workers.
+ */
+import cluster from 'node:cluster';
+import { EventEmitter } from 'eventemitter3';
+import { createPrimaryBus, type PrimaryBus, type WorkerInfo } from '../bus/primary-bus.js';
+import type { Contract } from '../contract.js';
+import { ClosedError } from '../errors.js';
+import { backoffDelay } from './backoff.js';
+import { CrashBudget } from './crash-budget.js';
+import { ClusterStartError, ReloadError, type StartFailure } from './errors.js';
+import type { ReloadResult, ShutdownResult, SupervisorEvents, WorkerStatus } from './events.js';
+import { describeExit, forkWorker, Member, type SpawnSpec } from './member.js';
+import {
+  type ReloadOptions,
+  type ResolvedClusterOptions,
+  resolveClusterOptions,
+  resolveReloadOptions,
+  type ShutdownOptions,
+  type StartClusterOptions,
+} from './options.js';
+import { type ReloadHost, rollingReload } from './reload.js';
+import { installSignals } from './signals.js';
+
+/** One place in the cluster; a crashed worker is respawned into its slot, a reload replaces it. */
+interface Slot {
+  index: number;
+  spec: SpawnSpec;
+  member: Member | undefined;
+  /** Respawns after crashes so far. */
+  restarts: number;
+  /** Consecutive crashes, for the backoff. */
+  attempt: number;
+  budget: CrashBudget;
+  timer: NodeJS.Timeout | undefined;
+  /** The crash budget is spent: no more respawns until a reload. */
+  stopped: boolean;
+}
+
+interface QueuedReload {
+  options: ReloadOptions | undefined;
+  promise: Promise<ReloadResult>;
+  resolve(result: ReloadResult): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * A supervised cluster. Create and start it with {@link startCluster}; listen to its typed
+ * events ({@link SupervisorEvents}) for every transition.
+ */
+export class Supervisor<C extends Contract = Contract> extends EventEmitter<SupervisorEvents> {
+  readonly #options: ResolvedClusterOptions;
+  readonly #bus: PrimaryBus<C>;
+  readonly #members = new Map<number, Member>();
+  readonly #slots: Slot[];
+  readonly #stopWatching: () => void;
+  readonly #reloadHost: ReloadHost;
+  #starting: Promise<this> | undefined;
+  #started = false;
+  #closing = false;
+  #shutdown: Promise<ShutdownResult> | undefined;
+  #reloading: Promise<ReloadResult> | undefined;
+  #queued: QueuedReload | undefined;
+  #removeSignals: (() => void) | undefined;
+
+  /**
+   * Checks the options and creates the primary bus; forks nothing until {@link start}.
+   * @throws TypeError / RangeError naming a bad option; TypeError when this process is a worker.
+   */
+  constructor(options: StartClusterOptions<C>) {
+    super();
+    if (!cluster.isPrimary) {
+      throw new TypeError(
+        'startCluster(): this process is a cluster worker; start the cluster in the primary only',
+      );
+    }
+    this.#options = resolveClusterOptions(options);
+    this.#bus = createPrimaryBus(options.contract, {
+      handlers: options.handlers,
+      timeout: this.#options.timeout,
+      maxPendingSends: this.#options.maxPendingSends,
+      // Only the workers this supervisor forks are its members.
+      autoAttach: false,
+    });
+    this.#slots = Array.from({ length: this.#options.size }, (_, index) => ({
+      index,
+      spec: this.#options.spec,
+      member: undefined,
+      restarts: 0,
+      attempt: 0,
+      budget: new CrashBudget(this.#options.crashBudget),
+      timer: undefined,
+      stopped: false,
+    }));
+    this.#stopWatching = this.#bus.watchWorkers((info) => this.#onBusChange(info));
+    this.#reloadHost = this.#createReloadHost();
+  }
+
+  /**
+   * The primary bus: `call`, `callAll`, `broadcast`, … to the workers. The task pool routes over
+   * it too (it picks among `bus.readyWorkerIds()`).
+   */
+  get bus(): PrimaryBus<C> {
+    return this.#bus;
+  }
+
+  /** How many slots the cluster keeps filled. */
+  get size(): number {
+    return this.#options.size;
+  }
+
+  /** True once a shutdown began. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Slots that spent their crash budget and are not respawned until the next reload. */
+  crashLoopedSlots(): number[] {
+    return this.#slots.filter((slot) => slot.stopped).map((slot) => slot.index);
+  }
+
+  /** One row per live worker (copies), ordered by slot. */
+  status(): WorkerStatus[] {
+    return [...this.#members.values()]
+      .sort((a, b) => a.slot - b.slot || a.startedAt - b.startedAt)
+      .map((member) => this.#row(member));
+  }
+
+  /**
+   * Forks every slot and resolves once all said `ready()`. Rejects with {@link ClusterStartError}
+   * (after stopping the workers it forked) when one exits or misses `readyTimeout`.
+   */
+  start(): Promise<this> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  /**
+   * Rolling reload: per slot, fork the replacement, wait for `ready()` and the probation, then
+   * drain the old worker. Rejects with {@link ReloadError} when a replacement fails; the old
+   * workers not yet replaced keep serving. A reload asked for while one runs is queued and
+   * coalesced: every request made during a run shares one follow-up run (the last options win).
+   * @throws TypeError / RangeError for bad options (synchronously).
+   */
+  reload(options?: ReloadOptions): Promise<ReloadResult> {
+    resolveReloadOptions(options, this.#options); // eager validation
+    if (this.#closing) return Promise.reject(new ClosedError('reload(): the cluster is shutting down'));
+    if (!this.#started) {
+      return Promise.reject(new ClosedError('reload(): the cluster has not started; await start() first'));
+    }
+    if (!this.#reloading) return this.#runReload(options);
+    if (this.#queued) {
+      this.#queued.options = options;
+      return this.#queued.promise;
+    }
+    let resolve!: (result: ReloadResult) => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<ReloadResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.#queued = { options, promise, resolve, reject };
+    return promise;
+  }
+
+  /**
+   * Graceful shutdown: stop respawning, tell every worker to drain in parallel under one deadline
+   * (`onShutdown` hooks, in-flight calls), SIGKILL the stragglers at the deadline, close the bus.
+   * Idempotent: later calls return the first call's promise. Never rejects.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<ShutdownResult> {
+    const timeout = options.timeout ?? this.#options.drainTimeout;
+    if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0 || !Number.isFinite(timeout)) {
+      throw new RangeError(
+        `shutdown options: timeout must be a finite number of ms >= 0, got ${String(timeout)}`,
+      );
+    }
+    const reason = options.reason ?? 'shutdown';
+    if (typeof reason !== 'string') {
+      throw new TypeError(`shutdown options: reason must be a string, got ${String(reason)}`);
+    }
+    this.#shutdown ??= this.#runShutdown(timeout, reason);
+    return this.#shutdown;
+  }
+
+  // ---- start ---------------------------------------------------------------------------------
+
+  async #start(): Promise<this> {
+    if (this.#closing) throw new ClosedError('start(): the cluster was shut down');
+    const members = this.#slots.map((slot) => {
+      slot.member = this.#launch(slot, slot.spec);
+      return slot.member;
+    });
+    const outcomes = await Promise.allSettled(members.map((m) => m.whenReady(this.#options.readyTimeout)));
+    const failures: StartFailure[] = [];
+    for (const [i, outcome] of outcomes.entries()) {
+      const member = members[i]!;
+      const reason =
+        outcome.status === 'rejected'
+          ? (outcome.reason as Error).message
+          : member.exit
+            ? `${member.name} ${describeExit(member.exit)} while the others were starting`
+            : undefined;
+      if (reason) failures.push({ slot: member.slot, id: member.id, pid: member.pid, reason });
+    }
+    if (failures.length > 0 || this.#closing) {
+      await this.shutdown({ timeout: Math.min(this.#options.drainTimeout, 2_000), reason: 'start failed' });
+      const list = failures.map((f) => `slot ${f.slot}: ${f.reason}`).join('; ');
+      throw new ClusterStartError(
+        failures.length > 0
+          ? `startCluster(): ${failures.length} of ${members.length} workers failed to start (${list}); check the worker script and that it calls bus.ready()`
+          : 'startCluster(): the cluster was shut down while starting',
+        failures,
+      );
+    }
+    this.#started = true;
+    const signals = this.#options.signals;
+    if (signals) {
+      this.#removeSignals = installSignals(signals, {
+        shutdown: (signal) => this.#onShutdownSignal(signal, signals.exit),
+        reload: () => {
+          // The outcome is reported by the reloadDone / reloadFailed events.
+          this.reload().catch(() => {});
+        },
+      });
+    }
+    return this;
+  }
+
+  // ---- members -------------------------------------------------------------------------------
+
+  #launch(slot: Slot, spec: SpawnSpec): Member {
+    const worker = forkWorker(spec, slot.index);
+    const member = new Member(worker, slot.index, slot.restarts);
+    this.#members.set(member.id, member);
+    this.#bus.attach(worker);
+    worker.once('exit', () => this.#onExit(member));
+    this.emit('workerFork', this.#row(member));
+    return member;
+  }
+
+  #onBusChange(info: WorkerInfo): void {
+    const member = this.#members.get(info.id);
+    if (member && info.state === 'ready' && member.markReady()) this.emit('workerReady', this.#row(member));
+  }
+
+  #onExit(member: Member): void {
+    this.#members.delete(member.id);
+    const exit = member.exit!;
+    this.emit('workerExit', {
+      id: member.id,
+      pid: member.pid,
+      slot: member.slot,
+      code: exit.code,
+      signal: exit.signal,
+      planned: member.planned,
+    });
+    const slot = this.#slots[member.slot]!;
+    if (slot.member !== member) return; // a failed replacement or a retired worker: not the slot's
+    slot.member = undefined;
+    if (member.planned || this.#closing || !this.#started) return;
+    this.#crashed(slot, member);
+  }
+
+  #crashed(slot: Slot, member: Member): void {
+    if (slot.budget.record()) {
+      slot.stopped = true;
+      this.emit('crashLoop', {
+        slot: slot.index,
+        id: member.id,
+        crashes: slot.budget.count(),
+        window: this.#options.crashBudget.window,
+      });
+      return;
+    }
+    // A worker that served for a while before it crashed starts the backoff over.
+    const healthy = member.readyAt !== undefined && Date.now() - member.readyAt >= this.#options.probation;
+    slot.attempt = healthy ? 1 : slot.attempt + 1;
+    const delay = backoffDelay(this.#options.backoff, slot.attempt);
+    this.emit('respawnScheduled', { slot: slot.index, id: member.id, attempt: slot.attempt, delay });
+    slot.timer = setTimeout(() => {
+      slot.timer = undefined;
+      this.#respawn(slot);
+    }, delay);
+  }
+
+  #respawn(slot: Slot): void {
+    if (this.#closing || slot.member) return;
+    slot.restarts++;
+    let member: Member;
+    try {
+      member = this.#launch(slot, slot.spec);
+    } catch (error) {
+      this.emit(
+        'error',
+        new Error(`respawning slot ${slot.index} failed: ${(error as Error).message}`, { cause: error }),
+      );
+      return;
+    }
+    slot.member = member;
+    // A respawn that never becomes ready is killed; its exit counts as a crash of the slot.
+    member.whenReady(this.#options.readyTimeout).catch(() => {
+      if (member.alive && !member.planned) member.kill();
+    });
+  }
+
+  /** Drains one worker under `timeout`; SIGKILL after it. Resolves true when it left in time. */
+  async #retire(member: Member, timeout: number, reason: string): Promise<boolean> {
+    if (!member.alive) return true;
+    if (member.markDraining()) this.emit('workerDraining', this.#row(member));
+    this.#bus.drain(member.id, { reason, timeout }).catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      member.exited.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeout);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (inTime) return true;
+    member.kill();
+    await member.exited;
+    return false;
+  }
+
+  #row(member: Member): WorkerStatus {
+    return {
+      id: member.id,
+      pid: member.pid,
+      slot: member.slot,
+      state: member.state,
+      startedAt: member.startedAt,
+      restarts: member.restarts,
+      inFlight: this.#bus.worker(member.id)?.inFlight ?? 0,
+    };
+  }
+
+  // ---- reload --------------------------------------------------------------------------------
+
+  #runReload(options: ReloadOptions | undefined): Promise<ReloadResult> {
+    let run: Promise<ReloadResult>;
+    try {
+      const plan = resolveReloadOptions(options, this.#options);
+      this.emit('reloadStart', { slots: this.#slots.length, parallel: plan.parallel });
+      run = rollingReload(this.#reloadHost, plan).then(
+        (result) => {
+          this.#options.spec = plan.spec;
+          this.emit('reloadDone', result);
+          return result;
+        },
+        (error: unknown) => {
+          const failure =
+            error instanceof ReloadError
+              ? error
+              : new ReloadError(`reload failed: ${(error as Error)?.message}`, {
+                  cause: error,
+                  replaced: [],
+                });
+          this.emit('reloadFailed', failure);
+          throw failure;
+        },
+      );
+    } catch (error) {
+      run = Promise.reject(error);
+    }
+    this.#reloading = run;
+    const next = () => {
+      this.#reloading = undefined;
+      const queued = this.#queued;
+      this.#queued = undefined;
+      if (!queued) return;
+      if (this.#closing) queued.reject(new ClosedError('reload(): the cluster is shutting down'));
+      else this.#runReload(queued.options).then(queued.resolve, queued.reject);
+    };
+    run.then(next, next);
+    return run;
+  }
+
+  #createReloadHost(): ReloadHost {
+    const supervisor = this;
+    return {
+      slots: () => this.#slots.map((slot) => slot.index),
+      get closing() {
+        return supervisor.#closing;
+      },
+      forkReplacement: (index, spec) => {
+        if (this.#closing) throw new ClosedError('the cluster began shutting down');
+        return this.#launch(this.#slots[index]!, spec);
+      },
+      adopt: (index, member, spec) => {
+        const slot = this.#slots[index]!;
+        const old = slot.member;
+        slot.member = member;
+        slot.spec = spec;
+        slot.stopped = false;
+        slot.attempt = 0;
+        slot.budget.reset();
+        if (slot.timer) clearTimeout(slot.timer);
+        slot.timer = undefined;
+        return old?.alive ? old : undefined;
+      },
+      retire: (member, timeout, reason) => this.#retire(member, timeout, reason),
+      discard: async (member) => {
+        member.planned = true;
+        member.kill();
+        await member.exited;
+      },
+      emitStep: (step) => this.emit('reloadStep', step),
+    };
+  }
+
+  // ---- shutdown ------------------------------------------------------------------------------
+
+  async #runShutdown(timeout: number, reason: string): Promise<ShutdownResult> {
+    const started = performance.now();
+    this.#closing = true;
+    for (const slot of this.#slots) {
+      if (slot.timer) clearTimeout(slot.timer);
+      slot.timer = undefined;
+    }
+    this.emit('shutdownStart', { reason, timeout });
+    const drained: number[] = [];
+    const killed: number[] = [];
+    // One deadline for all: every worker drains at the same time.
+    await Promise.all(
+      [...this.#members.values()].map(async (member) => {
+        ((await this.#retire(member, timeout, reason)) ? drained : killed).push(member.id);
+      }),
+    );
+    await this.#reloading?.catch(() => {});
+    this.#removeSignals?.();
+    this.#stopWatching();
+    this.#bus.close();
+    const result: ShutdownResult = {
+      graceful: killed.length === 0,
+      drained: drained.sort((a, b) => a - b),
+      killed: killed.sort((a, b) => a - b),
+      durationMs: Math.round(performance.now() - started),
+    };
+    this.emit('shutdownDone', result);
+    return result;
+  }
+
+  #onShutdownSignal(signal: NodeJS.Signals, exit: boolean): void {
+    if (this.#shutdown) {
+      // A second Ctrl-C: the user does not want to wait for the deadline.
+      for (const member of this.#members.values()) member.kill();
+      return;
+    }
+    this.shutdown({ reason: signal }).then((result) => {
+      if (exit) process.exit(result.graceful ? 0 : 1);
+    });
+  }
+}
+
+/**
+ * Forks `size` workers running `exec`, wires the primary bus to them, and resolves once every
+ * worker called `ready()`. Rejects with {@link ClusterStartError} (after stopping what it forked)
+ * when a worker exits or misses `readyTimeout`.
+ * @throws TypeError / RangeError for bad options (synchronously, as a rejected promise).
+ */
+export function startCluster<C extends Contract>(options: StartClusterOptions<C>): Promise<Supervisor<C>> {
+  try {
+    return new Supervisor(options).start();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
