@@ -1,0 +1,13 @@
+// The contract both sides import: one CPU-bound procedure.
+import { z } from 'zod';
+import { defineContract } from '../../dist/index.js';
+
+export const contract = defineContract({
+  worker: {
+    /** Hashes a password with scrypt (synchronously: the work stays on this worker's one JS thread). */
+    hash: {
+      input: z.object({ password: z.string(), cost: z.number().int().min(2) }),
+      output: z.string(),
+    },
+  },
+});
