@@ -1,0 +1,192 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ClusterStartError, ReloadError, startCluster } from '../../src/index.js';
+import { contract } from '../fixtures/contract.js';
+import { fixturePath } from '../helpers/cluster.js';
+import { nextEvent, recordEvents, useClusters } from './cluster-helpers.js';
+
+const start = useClusters();
+
+describe('startCluster', () => {
+  it('forks size workers, resolves once all are ready, and reports one status row each', async () => {
+    const cluster = await start('supervisor-worker.ts');
+    const rows = cluster.status();
+    expect(rows.map((r) => [r.slot, r.state, r.restarts, r.inFlight])).toEqual([
+      [0, 'ready', 0, 0],
+      [1, 'ready', 0, 0],
+    ]);
+    expect(new Set(rows.map((r) => r.pid)).size).toBe(2);
+    for (const row of rows) {
+      expect(row.startedAt).toBeLessThanOrEqual(Date.now());
+      expect((await cluster.bus.call(row.id, 'stats')).pid).toBe(row.pid);
+    }
+    const all = await cluster.bus.callAll('stats');
+    expect(all.filter((r) => r.ok)).toHaveLength(2);
+  });
+
+  it('rejects with ClusterStartError naming each worker that crashed on boot, and leaves nothing running', async () => {
+    const crashFile = join(tmpdir(), `clusterbus-crash-${process.pid}-${Date.now()}`);
+    writeFileSync(crashFile, '');
+    try {
+      const error = await start('supervisor-worker.ts', { env: { CRASH_FILE: crashFile } }).catch((e) => e);
+      expect(error).toBeInstanceOf(ClusterStartError);
+      expect(error.code).toBe('CLUSTER_START_FAILED');
+      expect(error.failures).toHaveLength(2);
+      expect(error.failures[0].reason).toMatch(/exited with code 3 before it was ready/);
+    } finally {
+      rmSync(crashFile, { force: true });
+    }
+  });
+
+  it('rejects when a worker never calls ready() within readyTimeout', async () => {
+    const error = await start('supervisor-worker.ts', {
+      size: 1,
+      readyTimeout: 1_500,
+      env: { NEVER_READY: '1' },
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(ClusterStartError);
+    expect(error.message).toMatch(/did not call ready\(\) within 1500 ms/);
+  });
+
+  it('validates options eagerly, naming the option and the value', async () => {
+    await expect(startCluster({ contract, size: 0 })).rejects.toThrow(/size must be an integer >= 1, got 0/);
+    await expect(startCluster({ contract, backoff: { factor: 0.5 } })).rejects.toThrow(/backoff.factor/);
+    await expect(startCluster({ contract, readyTimeout: -1 })).rejects.toBeInstanceOf(RangeError);
+    await expect(startCluster({ contract: {} as never })).rejects.toThrow(/defineContract/);
+  });
+});
+
+describe('respawn', () => {
+  it('respawns a worker killed with SIGKILL into its slot, with a new pid', async () => {
+    const cluster = await start('supervisor-worker.ts', { backoff: { min: 50, max: 200 } });
+    const [victim] = cluster.status();
+    const exit = nextEvent(cluster, 'workerExit');
+    const scheduled = nextEvent(cluster, 'respawnScheduled');
+    const ready = nextEvent(cluster, 'workerReady', (w) => w.slot === victim!.slot);
+    process.kill(victim!.pid!, 'SIGKILL');
+    expect(await exit).toMatchObject({ id: victim!.id, signal: 'SIGKILL', planned: false });
+    expect(await scheduled).toMatchObject({ slot: victim!.slot, attempt: 1 });
+    const fresh = await ready;
+    expect(fresh.pid).not.toBe(victim!.pid);
+    expect(fresh.restarts).toBe(1);
+    expect(cluster.status().map((r) => r.state)).toEqual(['ready', 'ready']);
+  });
+
+  it('stops respawning a crash-looping slot, keeps serving on the rest, and a reload revives it', async () => {
+    const crashFile = join(tmpdir(), `clusterbus-loop-${process.pid}-${Date.now()}`);
+    const cluster = await start('supervisor-worker.ts', {
+      env: { CRASH_FILE: crashFile },
+      backoff: { min: 20, max: 100 },
+      crashBudget: { crashes: 3, window: 60_000 },
+    });
+    try {
+      const events = recordEvents(cluster, ['respawnScheduled', 'crashLoop']);
+      const [victim, survivor] = cluster.status();
+      writeFileSync(crashFile, '');
+      const loop = nextEvent(cluster, 'crashLoop');
+      process.kill(victim!.pid!, 'SIGKILL');
+      expect(await loop).toMatchObject({ slot: victim!.slot, crashes: 3, window: 60_000 });
+      const attempts = events.filter(([name]) => name === 'respawnScheduled').map(([, e]) => e.attempt);
+      expect(attempts).toEqual([1, 2]);
+      expect(cluster.crashLoopedSlots()).toEqual([victim!.slot]);
+      expect(cluster.status().map((r) => r.id)).toEqual([survivor!.id]);
+      expect((await cluster.bus.call(survivor!.id, 'stats')).pid).toBe(survivor!.pid);
+
+      rmSync(crashFile, { force: true });
+      await cluster.reload();
+      expect(cluster.crashLoopedSlots()).toEqual([]);
+      expect(cluster.status().map((r) => r.state)).toEqual(['ready', 'ready']);
+    } finally {
+      rmSync(crashFile, { force: true });
+    }
+  });
+});
+
+describe('shutdown', () => {
+  it('drains every worker in parallel: hooks run, in-flight calls finish, workers exit 0', async () => {
+    const cluster = await start('supervisor-worker.ts');
+    const exits = recordEvents(cluster, ['workerExit']);
+    const [first] = cluster.status();
+    const pending = cluster.bus.call(first!.id, 'sleep', { ms: 800 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const result = await cluster.shutdown({ timeout: 10_000 });
+    expect(await pending).toBe(800);
+    expect(result.graceful).toBe(true);
+    expect(result.killed).toEqual([]);
+    expect(result.drained).toHaveLength(2);
+    expect(exits.map(([, e]) => [e.code, e.signal, e.planned])).toEqual([
+      [0, null, true],
+      [0, null, true],
+    ]);
+    expect(cluster.status()).toEqual([]);
+    expect(await cluster.shutdown()).toBe(result); // idempotent
+    await expect(cluster.reload()).rejects.toThrow(/shutting down/);
+  });
+
+  it('SIGKILLs the workers that miss the deadline and reports it', async () => {
+    const cluster = await start('supervisor-worker.ts');
+    const [stuck] = cluster.status();
+    const pending = cluster.bus.call(stuck!.id, 'sleep', { ms: 20_000 }).catch((e) => e);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const result = await cluster.shutdown({ timeout: 500 });
+    expect(result.graceful).toBe(false);
+    expect(result.killed).toEqual([stuck!.id]);
+    expect(result.drained).toHaveLength(1);
+    expect((await pending).code).toMatch(/PEER_GONE|CLOSED/);
+  });
+});
+
+describe('rolling reload', () => {
+  it('replaces every worker with a new one, forking and waiting for ready before draining the old', async () => {
+    const cluster = await start('supervisor-worker.ts');
+    const before = cluster.status();
+    const events = recordEvents(cluster, ['workerReady', 'workerDraining', 'reloadStep', 'reloadDone']);
+    const result = await cluster.reload({ env: { VERSION: 'v2' } });
+    expect(result.replaced.map((r) => r.oldId)).toEqual(before.map((r) => r.id));
+    const after = cluster.status();
+    expect(after).toHaveLength(2);
+    for (const row of after) expect(before.map((r) => r.pid)).not.toContain(row.pid);
+    // Each old worker is drained only after its replacement said ready.
+    for (const step of result.replaced) {
+      const readyAt = events.findIndex(([n, e]) => n === 'workerReady' && e.id === step.newId);
+      const drainAt = events.findIndex(([n, e]) => n === 'workerDraining' && e.id === step.oldId);
+      expect(readyAt).toBeGreaterThanOrEqual(0);
+      expect(drainAt).toBeGreaterThan(readyAt);
+    }
+    expect(events.at(-1)?.[0]).toBe('reloadDone');
+    expect(await cluster.bus.call(after[0]!.id, 'echo', { text: 'hi' })).toEqual({ text: 'hi@v2' });
+  });
+
+  it('coalesces reloads asked for during a reload into one follow-up run', async () => {
+    const cluster = await start('supervisor-worker.ts', { size: 1 });
+    const starts = recordEvents(cluster, ['reloadStart']);
+    const first = cluster.reload();
+    const second = cluster.reload();
+    const third = cluster.reload({ parallel: 1 });
+    expect(third).toBe(second);
+    await Promise.all([first, second]);
+    expect(starts).toHaveLength(2);
+    expect(() => cluster.reload({ concurrency: 2 } as never)).toThrow(/no "concurrency" option/);
+  });
+
+  it('aborts when a replacement cannot boot: the old workers keep serving, the old code stays the default', async () => {
+    const cluster = await start('supervisor-worker.ts');
+    const before = cluster.status().map((r) => r.pid);
+    const failed = nextEvent(cluster, 'reloadFailed');
+    const error = await cluster.reload({ exec: fixturePath('http-broken.ts') }).catch((e) => e);
+    expect(error).toBeInstanceOf(ReloadError);
+    expect(error.code).toBe('RELOAD_FAILED');
+    expect(error.replaced).toEqual([]);
+    expect(error.message).toMatch(
+      /reload aborted at slot 0 after replacing 0 of 2 workers: .*exited with code 1/,
+    );
+    expect(await failed).toBe(error);
+    expect(cluster.status().map((r) => r.pid)).toEqual(before);
+    expect((await cluster.bus.callAll('stats')).filter((r) => r.ok)).toHaveLength(2);
+    // The next plain reload uses the last good script, not the broken one.
+    const result = await cluster.reload();
+    expect(result.replaced).toHaveLength(2);
+  });
+});
