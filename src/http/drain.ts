@@ -144,16 +144,17 @@ function runDrain(
     let forced = 0;
     let serverClosed = !server.listening;
     let settled = false;
-    const finish = (graceful: boolean) => {
+    let timedOut = false;
+    const finish = () => {
       if (settled) return;
       settled = true;
       clearInterval(sweep);
       clearTimeout(deadline);
       tracker.onChange = undefined;
-      resolve({ graceful, closedIdle, forced, durationMs: Date.now() - started });
+      resolve({ graceful: !timedOut, closedIdle, forced, durationMs: Date.now() - started });
     };
     const check = () => {
-      if (serverClosed && tracker.sockets.size === 0) finish(true);
+      if (serverClosed && tracker.sockets.size === 0) finish();
     };
     const closeIdle = () => {
       const now = Date.now();
@@ -167,11 +168,12 @@ function runDrain(
     // Sweeping at a fraction of the grace keeps the extra wait per socket small.
     const sweep = setInterval(closeIdle, Math.max(10, Math.min(100, idleGrace / 4)));
     const deadline = setTimeout(() => {
+      timedOut = true;
       forced = tracker.sockets.size;
       for (const socket of tracker.sockets.keys()) socket.destroy();
       server.closeAllConnections();
       // The close callback follows on the next turns; do not wait on sockets we never saw.
-      setTimeout(() => finish(false), 50);
+      setTimeout(finish, 50);
     }, timeout);
     tracker.onChange = check;
     if (!serverClosed) {

@@ -11,7 +11,8 @@ import { isAlive, waitGone } from './cluster-helpers.js';
 
 const running = new Set<ChildProcess>();
 afterEach(() => {
-  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of running)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   running.clear();
 });
 
@@ -48,7 +49,9 @@ function spawnPrimary(options: { detached?: boolean } = {}): Primary {
       };
       const timer = setTimeout(() => {
         waiters.delete(check);
-        reject(new Error(`the primary printed no "${event}" within ${timeoutMs} ms: ${JSON.stringify(lines)}`));
+        reject(
+          new Error(`the primary printed no "${event}" within ${timeoutMs} ms: ${JSON.stringify(lines)}`),
+        );
       }, timeoutMs);
       waiters.add(check);
       check();
