@@ -2,7 +2,8 @@
  * The worker's half of graceful shutdown. When the primary sends `drain`, the worker runs its
  * `onShutdown` hooks (close servers, flush caches), waits for the bus handlers still running,
  * tells the primary `bye`, flushes the channel and exits. While supervised it ignores stray
- * SIGINT/SIGTERM (a terminal's Ctrl-C reaches the whole process group) and waits for the primary.
+ * SIGINT/SIGTERM/SIGHUP (a terminal's Ctrl-C reaches the whole process group) and waits for the
+ * primary.
  */
 
 /** Set to `'1'` by the supervisor in every worker it forks. */
@@ -26,7 +27,7 @@ export type ShutdownHook = (ctx: ShutdownContext) => unknown;
 /** Worker-side lifecycle options (part of `createWorkerBus` options). */
 export interface WorkerLifecycleOptions {
   /**
-   * Ignore SIGINT and SIGTERM and wait for the primary's drain command instead. Without this a
+   * Ignore SIGINT, SIGTERM and SIGHUP and wait for the primary's drain command instead. Without this a
    * Ctrl-C in the terminal kills every worker at once, before the primary can drain them.
    * @default true when forked by a clusterbus supervisor, false otherwise
    */
@@ -49,7 +50,9 @@ export interface LifecycleHost {
 
 /** How often the drain looks at the handler count; cheap, and only while draining. */
 const HANDLER_POLL_MS = 10;
-const IGNORED_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+// SIGHUP too: closing the terminal or `kill -HUP -<pgid>` reaches the workers as well, and the
+// primary already turns its own SIGHUP into a reload.
+const IGNORED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** @internal The worker's drain sequence; created by the worker bus. */
 export class WorkerLifecycle {
