@@ -96,10 +96,13 @@ export interface PeerOptions {
   hello?: Record<string, unknown>;
 }
 
-/** Options of {@link Peer.call}. */
-export interface PeerCallOptions extends CallOptions {
-  /** The procedure's schemas, for validation on both sides of the wire. Omit for raw relays. */
-  def?: ProcedureDef;
+/**
+ * How a call is routed and checked, beyond the caller's own {@link CallOptions}. Buses keep one per
+ * method (it is the same for every call), so the hot path allocates nothing for it.
+ */
+export interface CallRoute {
+  /** The procedure's schemas, for validation on both sides of the wire. Omit for unvalidated calls. */
+  def?: ProcedureDef | undefined;
   /** Ask the primary to relay the call. */
   to?: number | 'all';
   /** With `to: 'all'`, include the caller. */
@@ -114,6 +117,12 @@ export interface PeerCallOptions extends CallOptions {
   forward?: boolean;
 }
 
+const NO_ROUTE: CallRoute = Object.freeze({});
+/** Messages held for an end that has not said hello yet, before sends fail with OVERLOADED. */
+const MAX_HELD = 10_000;
+const ignoreError = () => {};
+const NO_OPTIONS: CallOptions = Object.freeze({});
+
 interface PendingCall {
   method: string;
   targetName: string;
@@ -121,7 +130,9 @@ interface PendingCall {
   raw: boolean;
   resolve(value: unknown): void;
   reject(error: unknown): void;
-  cleanup(): void;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 /** Milliseconds; the default of every bus's `timeout` option. */
@@ -134,9 +145,9 @@ export class Peer {
   readonly #idPrefix = `${nanoid(10)}:`;
   #counter = 0;
   readonly #pending = new Map<string, PendingCall>();
-  readonly #incoming = new Map<string, AbortController>();
+  readonly #incoming = new Map<string, LazyAbort>();
   /** Messages written before the other end said hello; flushed in order once it does. */
-  #held: Array<{ message: Message; resolve(): void; reject(error: unknown): void }> | undefined = [];
+  #held: Array<{ message: Message; done(error?: Error): void }> | undefined = [];
   #remoteHello: Record<string, unknown> | undefined;
   #closedWith: BusError | undefined;
   readonly #unsubscribe: Array<() => void>;
@@ -189,8 +200,13 @@ export class Peer {
   }
 
   /** Makes a call. Input is validated here before sending and again on receipt. */
-  call(method: string, input: unknown, options: PeerCallOptions = {}): Promise<unknown> {
-    const targetName = options.targetName ?? this.#options.remoteName;
+  call(
+    method: string,
+    input: unknown,
+    options: CallOptions = NO_OPTIONS,
+    route: CallRoute = NO_ROUTE,
+  ): Promise<unknown> {
+    const targetName = route.targetName ?? this.#options.remoteName;
     if (this.#closedWith) return Promise.reject(this.#rejectionFor(method, targetName));
     const signal = options.signal;
     if (signal?.aborted) {
@@ -204,8 +220,8 @@ export class Peer {
     assertTimeout(timeout, `call "${method}"`);
     let checkedInput: unknown;
     try {
-      checkedInput = options.def
-        ? validate(options.def.input, input, {
+      checkedInput = route.def
+        ? validate(route.def.input, input, {
             what: 'input',
             subject: `call "${method}"`,
             side: `on ${this.#localName} before sending`,
@@ -215,52 +231,46 @@ export class Peer {
       return Promise.reject(error);
     }
     if (checkedInput instanceof Promise) {
-      return checkedInput.then((value) => this.#dispatch(method, value, options, timeout, targetName));
+      return checkedInput.then((value) => this.#dispatch(method, value, signal, timeout, route, targetName));
     }
-    return this.#dispatch(method, checkedInput, options, timeout, targetName);
+    return this.#dispatch(method, checkedInput, signal, timeout, route, targetName);
   }
 
   #dispatch(
     method: string,
     input: unknown,
-    options: PeerCallOptions,
+    signal: AbortSignal | undefined,
     timeout: number,
+    route: CallRoute,
     targetName: string,
   ): Promise<unknown> {
     const id = this.#idPrefix + (this.#counter++).toString(36);
     const request: RequestMessage = { $cb: 1, k: 'req', id, m: method };
     if (input !== undefined) request.i = input;
-    if (options.to !== undefined) request.to = options.to;
-    if (options.self) request.self = true;
-    if (options.relayFrom !== undefined) request.f = options.relayFrom;
-    const deadline = options.relayDeadline ?? timeout;
-    if (isFiniteTimeout(deadline)) request.t = deadline;
+    if (route.to !== undefined) {
+      request.to = route.to;
+      if (route.self) request.self = true;
+      // Only a relaying primary needs the caller's deadline (to bound a gather).
+      const deadline = route.relayDeadline ?? timeout;
+      if (isFiniteTimeout(deadline)) request.t = deadline;
+    }
+    if (route.relayFrom !== undefined) request.f = route.relayFrom;
 
     return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const signal = options.signal;
-      const onAbort = () => {
-        // A relay aborts because its own caller timed out: pass the real reason on to the handler.
-        const reason = signal?.reason;
-        this.#cancel(id, isBusError(reason) && reason.code === 'TIMEOUT' ? 'timeout' : 'aborted');
-        reject(new AbortedError(`call "${method}" to ${targetName} was aborted`, { cause: signal?.reason }));
-      };
       const entry: PendingCall = {
         method,
         targetName,
-        def: options.def,
-        raw: options.forward === true,
+        def: route.def,
+        raw: route.forward === true,
         resolve,
         reject,
-        cleanup: () => {
-          this.#pending.delete(id);
-          if (timer) clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-        },
+        timer: undefined,
+        signal,
+        onAbort: undefined,
       };
       this.#pending.set(id, entry);
       if (isFiniteTimeout(timeout)) {
-        timer = setTimeout(() => {
+        entry.timer = setTimeout(() => {
           this.#cancel(id, 'timeout');
           const hint = this.connected
             ? ''
@@ -268,15 +278,30 @@ export class Peer {
           reject(new TimeoutError(`call "${method}" to ${targetName} timed out after ${timeout} ms${hint}`));
         }, timeout);
         // A pending call must never keep a process alive on its own.
-        timer.unref();
+        entry.timer.unref();
       }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#write(request).catch((error: unknown) => {
-        if (!this.#pending.has(id)) return;
-        entry.cleanup();
+      if (signal) {
+        entry.onAbort = () => {
+          // A relay aborts because its own caller timed out: pass the real reason on to the handler.
+          const reason = signal.reason;
+          this.#cancel(id, isBusError(reason) && reason.code === 'TIMEOUT' ? 'timeout' : 'aborted');
+          reject(new AbortedError(`call "${method}" to ${targetName} was aborted`, { cause: reason }));
+        };
+        signal.addEventListener('abort', entry.onAbort, { once: true });
+      }
+      this.#post(request, (error) => {
+        if (!error || this.#pending.get(id) !== entry) return;
+        this.#forget(id, entry);
         reject(this.#sendFailure(error, `call "${method}" to ${targetName}`));
       });
     });
+  }
+
+  /** Removes a pending call and its timer and abort listener. */
+  #forget(id: string, entry: PendingCall): void {
+    this.#pending.delete(id);
+    if (entry.timer) clearTimeout(entry.timer);
+    if (entry.onAbort) entry.signal?.removeEventListener('abort', entry.onAbort);
   }
 
   /** Forwards a request verbatim and resolves with the raw reply (for the primary's relay). */
@@ -286,7 +311,7 @@ export class Peer {
     options: { signal: AbortSignal; from: number; timeout?: number },
   ): Promise<ReplyMessage> {
     const { signal, from, timeout = 0 } = options;
-    return this.call(method, input, { timeout, signal, relayFrom: from, forward: true })
+    return this.call(method, input, { timeout, signal }, { relayFrom: from, forward: true })
       .then((o): ReplyMessage => ({ $cb: 1, k: 'res', id: '', o }))
       .catch((error: unknown): ReplyMessage => {
         if (error instanceof RawReplyError) return error.reply;
@@ -323,15 +348,14 @@ export class Peer {
     if (this.#closedWith) return;
     this.#closedWith = error;
     for (const [id, entry] of this.#pending) {
-      entry.cleanup();
-      this.#pending.delete(id);
+      this.#forget(id, entry);
       entry.reject(this.#rejectionFor(entry.method, entry.targetName));
     }
-    for (const controller of this.#incoming.values()) controller.abort(error);
+    for (const abort of this.#incoming.values()) abort.abort(error);
     this.#incoming.clear();
     const held = this.#held ?? [];
     this.#held = undefined;
-    for (const item of held) item.reject(error);
+    for (const item of held) item.done(error);
     for (const stop of this.#unsubscribe) stop();
     this.#options.hooks.closed(error);
   }
@@ -343,26 +367,35 @@ export class Peer {
 
   // ---- outbound -----------------------------------------------------------------------------
 
-  #write(message: Message): Promise<void> {
-    if (this.#held === undefined || (message.k === 'ctl' && message.c === 'hello')) {
-      return this.#transport.send(message);
-    }
+  /** The one outbound path: straight to the transport, or held until the other end said hello. */
+  #post(message: Message, done: (error?: Error) => void): void {
     const held = this.#held;
-    if (held.length >= 10_000) {
-      return Promise.reject(
+    if (held === undefined || (message.k === 'ctl' && message.c === 'hello')) {
+      this.#transport.post(message, done);
+      return;
+    }
+    if (held.length >= MAX_HELD) {
+      done(
         new OverloadedError(
-          `${this.#options.remoteName} has not said hello yet and 10000 messages are waiting for it`,
+          `${this.#options.remoteName} has not said hello yet and ${MAX_HELD} messages are waiting for it`,
         ),
       );
+      return;
     }
-    return new Promise((resolve, reject) => held.push({ message, resolve, reject }));
+    held.push({ message, done });
+  }
+
+  #write(message: Message): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.#post(message, (error) => (error ? reject(error) : resolve())),
+    );
   }
 
   #releaseHeld(): void {
     const held = this.#held;
     if (held === undefined) return;
     this.#held = undefined;
-    for (const item of held) this.#transport.send(item.message).then(item.resolve, item.reject);
+    for (const item of held) this.#transport.post(item.message, item.done);
   }
 
   #sendHello(ack: boolean): void {
@@ -376,8 +409,8 @@ export class Peer {
   #cancel(id: string, reason: 'aborted' | 'timeout'): void {
     const entry = this.#pending.get(id);
     if (!entry) return;
-    entry.cleanup();
-    this.#write({ $cb: 1, k: 'cancel', id, r: reason }).catch(() => {});
+    this.#forget(id, entry);
+    this.#post({ $cb: 1, k: 'cancel', id, r: reason }, ignoreError);
   }
 
   #sendFailure(error: unknown, what: string): BusError {
@@ -453,7 +486,7 @@ export class Peer {
   #settle(reply: ReplyMessage): void {
     const entry = this.#pending.get(reply.id);
     if (!entry) return; // late reply to a call that timed out or was aborted: drop quietly
-    entry.cleanup();
+    this.#forget(reply.id, entry);
     if (entry.raw) {
       if (reply.k === 'res') entry.resolve(reply.o);
       else entry.reject(new RawReplyError(reply));
@@ -488,84 +521,172 @@ export class Peer {
     );
   }
 
-  async #serve(request: RequestMessage): Promise<void> {
-    const controller = new AbortController();
+  /**
+   * Serves one request. Stays synchronous while validation and the handler are, so a plain
+   * handler costs no promise and no microtask hop.
+   */
+  #serve(request: RequestMessage): void {
     if (this.#incoming.has(request.id)) return; // a duplicate id would clash with the running call
-    this.#incoming.set(request.id, controller);
-    let reply: ReplyMessage;
+    const abort = new LazyAbort();
+    this.#incoming.set(request.id, abort);
+    let reply: ReplyMessage | Promise<ReplyMessage>;
     try {
-      if (request.to !== undefined) {
-        const relay = this.#options.hooks.relay;
-        reply = relay
-          ? await relay(request, controller.signal)
-          : busErrorReply(
-              new NoHandlerError(
-                `call "${request.m}" asked ${this.#localName} to relay it, which only the primary does`,
-              ),
-            );
-      } else {
-        reply = await this.#runHandler(request, controller.signal);
-      }
+      reply = request.to === undefined ? this.#runHandler(request, abort) : this.#relay(request, abort);
     } catch (error) {
-      reply = { $cb: 1, k: 'err', id: '', e: errorToWire(error), b: true };
-    } finally {
-      this.#incoming.delete(request.id);
+      reply = busErrorReply(error);
     }
-    reply.id = request.id;
-    if (this.#closedWith) return;
-    try {
-      await this.#write(reply);
-    } catch (error) {
-      if (this.#closedWith || reply.k === 'err') return;
-      // The result could not be serialized: tell the caller instead of letting it time out.
-      await this.#write({ ...busErrorReply(error), id: request.id }).catch(() => {});
+    if (reply instanceof Promise) {
+      reply.then(
+        (settled) => this.#reply(request, settled),
+        (error: unknown) => this.#reply(request, busErrorReply(error)),
+      );
+    } else {
+      this.#reply(request, reply);
     }
   }
 
-  async #runHandler(request: RequestMessage, signal: AbortSignal): Promise<ReplyMessage> {
+  #reply(request: RequestMessage, reply: ReplyMessage): void {
+    this.#incoming.delete(request.id);
+    if (this.#closedWith) return;
+    reply.id = request.id;
+    this.#post(reply, (error) => {
+      if (!error || this.#closedWith || reply.k === 'err') return;
+      // The result could not be serialized: tell the caller instead of letting it time out.
+      this.#post({ ...busErrorReply(error), id: request.id }, ignoreError);
+    });
+  }
+
+  #relay(request: RequestMessage, abort: LazyAbort): ReplyMessage | Promise<ReplyMessage> {
+    const relay = this.#options.hooks.relay;
+    if (relay) return relay(request, abort.signal);
+    return busErrorReply(
+      new NoHandlerError(
+        `call "${request.m}" asked ${this.#localName} to relay it, which only the primary does`,
+      ),
+    );
+  }
+
+  #runHandler(request: RequestMessage, abort: LazyAbort): ReplyMessage | Promise<ReplyMessage> {
     const served = this.#options.hooks.resolve(request.m);
-    const local = this.#localName;
     if (!served) {
       return busErrorReply(
-        new NoHandlerError(`call "${request.m}": ${local} has no handler for "${request.m}"`),
+        new NoHandlerError(`call "${request.m}": ${this.#localName} has no handler for "${request.m}"`),
       );
     }
-    const subject = `call "${request.m}"`;
     let input: unknown;
     try {
-      input = await validate(served.def.input, request.i, {
+      input = validate(served.def.input, request.i, {
         what: 'input',
-        subject,
-        side: `on ${local} on receipt`,
+        subject: `call "${request.m}"`,
+        side: `on ${this.#localName} on receipt`,
       });
     } catch (error) {
       return busErrorReply(error);
     }
+    if (input instanceof Promise) {
+      return input.then((value) => this.#invoke(request, served, value, abort), busErrorReply);
+    }
+    return this.#invoke(request, served, input, abort);
+  }
+
+  #invoke(
+    request: RequestMessage,
+    served: ServedProcedure,
+    input: unknown,
+    abort: LazyAbort,
+  ): ReplyMessage | Promise<ReplyMessage> {
+    const caller: Caller =
+      request.f === undefined ? this.#options.remoteCaller : { kind: 'worker', id: request.f };
     let output: unknown;
     try {
-      const ctx: HandlerContext = {
-        signal,
-        caller: request.f === undefined ? this.#options.remoteCaller : { kind: 'worker', id: request.f },
-        method: request.m,
-        callId: request.id,
-      };
-      output = await served.handler(input, ctx);
+      output = served.handler(input, new CallContext(abort, caller, request.m, request.id));
     } catch (error) {
-      return { $cb: 1, k: 'err', id: '', e: errorToWire(error) };
+      return handlerErrorReply(error);
     }
+    if (isThenable(output)) {
+      return Promise.resolve(output).then(
+        (value) => this.#checkOutput(request, served, value),
+        handlerErrorReply,
+      );
+    }
+    return this.#checkOutput(request, served, output);
+  }
+
+  #checkOutput(
+    request: RequestMessage,
+    served: ServedProcedure,
+    output: unknown,
+  ): ReplyMessage | Promise<ReplyMessage> {
+    let checked: unknown;
     try {
-      const checked = await validate(served.def.output, output, {
+      checked = validate(served.def.output, output, {
         what: 'output',
-        subject,
-        side: `on ${local} before replying`,
+        subject: `call "${request.m}"`,
+        side: `on ${this.#localName} before replying`,
       });
-      const reply: ReplyMessage = { $cb: 1, k: 'res', id: '' };
-      if (checked !== undefined) reply.o = checked;
-      return reply;
     } catch (error) {
       return busErrorReply(error);
     }
+    if (checked instanceof Promise) return checked.then(resultReply, busErrorReply);
+    return resultReply(checked);
   }
+}
+
+/**
+ * The handler's abort signal, made only when the handler reads `ctx.signal` (or a relay needs
+ * one): an `AbortController` costs several microseconds, most handlers never look.
+ */
+class LazyAbort {
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
+/** The `ctx` a handler receives; `signal` is created on first read. */
+class CallContext implements HandlerContext {
+  readonly #abort: LazyAbort;
+  constructor(
+    abort: LazyAbort,
+    readonly caller: Caller,
+    readonly method: string,
+    readonly callId: string,
+  ) {
+    this.#abort = abort;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+}
+
+function resultReply(output: unknown): ReplyMessage {
+  const reply: ReplyMessage = { $cb: 1, k: 'res', id: '' };
+  if (output !== undefined) reply.o = output;
+  return reply;
+}
+
+/** The handler threw: the caller sees REMOTE. */
+function handlerErrorReply(error: unknown): ReplyMessage {
+  return { $cb: 1, k: 'err', id: '', e: errorToWire(error) };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 /** Thrown inside a raw (relayed) call to carry the other end's reply untouched. */

@@ -229,7 +229,7 @@ describe('validation', () => {
       hooks: hooks(),
     });
     const error = await caller
-      .call('add', { a: 1, b: 2 }, { def: contract.worker.add })
+      .call('add', { a: 1, b: 2 }, {}, { def: contract.worker.add })
       .catch((e: unknown) => e);
     expect((error as Error).message).toMatch(
       /^output of call "add" failed validation on the primary on receipt from worker 9/,

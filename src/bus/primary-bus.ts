@@ -24,6 +24,7 @@ import type { Transport, TransportOptions } from '../transports/transport.js';
 import { type ErrorListener, EventHub, type EventListener, type EventSubscriber } from './event-hub.js';
 import { type GatherOptions, type GatherResult, gather } from './gather.js';
 import { resolveHandlers } from './handlers.js';
+import { routeTable } from './routes.js';
 
 /** Where a worker is in its life, as the bus sees it. */
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
@@ -93,6 +94,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   readonly #timeout: number;
   readonly #transportOptions: TransportOptions;
   readonly #handlers: ReturnType<typeof resolveHandlers>;
+  readonly #workerRoute: ReturnType<typeof routeTable>;
   readonly #links = new Map<number, Link>();
   readonly #watchers = new Set<(info: WorkerInfo) => void>();
   readonly #onFork = (worker: Worker) => this.attach(worker);
@@ -105,6 +107,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     this.#transportOptions = { maxPendingSends: options.maxPendingSends };
     this.#handlers = resolveHandlers(contract.primary, options.handlers, 'createPrimaryBus', 'primary');
     this.#hub = new EventHub(contract.events, () => 'the primary');
+    this.#workerRoute = routeTable(contract.worker);
     if (options.autoAttach ?? true) {
       if (!cluster.isPrimary) {
         throw new TypeError(
@@ -197,7 +200,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     } catch (error) {
       return Promise.reject(error);
     }
-    return link.peer.call(method, input, { ...options, def: this.#workerDef(method) }) as Promise<
+    return link.peer.call(method, input, options, this.#workerRoute(method)) as Promise<
       CallOutput<WorkerProcedures<C>[M]>
     >;
   }
@@ -212,10 +215,10 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     ...args: CallArgs<WorkerProcedures<C>[M], GatherOptions>
   ): Promise<GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]> {
     const [input, options] = args as [unknown, GatherOptions | undefined];
-    const def = this.#workerDef(method);
-    return gather(this.#readyLinks(), (link) =>
-      link.peer.call(method, input, { ...options, def }),
-    ) as Promise<GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]>;
+    const route = this.#workerRoute(method);
+    return gather(this.#readyLinks(), (link) => link.peer.call(method, input, options, route)) as Promise<
+      GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]
+    >;
   }
 
   /**
@@ -337,11 +340,6 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
       );
     }
     return link;
-  }
-
-  #workerDef(method: string) {
-    const procedures = this.#contract.worker ?? {};
-    return Object.hasOwn(procedures, method) ? procedures[method] : undefined;
   }
 
   #readyLinks(): Link[] {

@@ -13,6 +13,7 @@ import type {
   HandlerInput,
   HandlerOutput,
   PrimaryProcedures,
+  ProcedureDef,
   WorkerProcedures,
 } from '../contract.js';
 import { ClosedError, errorFromWire, RemoteError, type WireError } from '../errors.js';
@@ -25,6 +26,7 @@ import { type ErrorListener, EventHub, type EventListener, type EventSubscriber 
 import type { GatherOptions, GatherResult } from './gather.js';
 import { resolveHandlers } from './handlers.js';
 import type { WorkerState } from './primary-bus.js';
+import { routeTable } from './routes.js';
 import { type ShutdownHook, WorkerLifecycle, type WorkerLifecycleOptions } from './worker-lifecycle.js';
 
 /** Another worker, as the primary last announced it. */
@@ -85,6 +87,9 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   readonly #transport: Transport;
   readonly #controlListeners = new Set<(message: ControlMessage) => void>();
   readonly #lifecycle: WorkerLifecycle;
+  readonly #timeout: number;
+  readonly #primaryRoute: ReturnType<typeof routeTable>;
+  readonly #workerRoute: ReturnType<typeof routeTable>;
   #peers: PeerInfo[] = [];
   #isReady = false;
   #closed = false;
@@ -93,6 +98,9 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     this.#contract = contract;
     const timeout = options.timeout ?? DEFAULT_TIMEOUT;
     assertTimeout(timeout, 'createWorkerBus options');
+    this.#timeout = timeout;
+    this.#primaryRoute = routeTable(contract.primary);
+    this.#workerRoute = routeTable(contract.worker);
     const handlers = resolveHandlers(contract.worker, options.handlers, 'createWorkerBus', 'worker');
     this.#transport = options.transport ?? processTransport({ maxPendingSends: options.maxPendingSends });
     const localName = () => (this.id === undefined ? `process ${process.pid}` : `worker ${this.id}`);
@@ -151,15 +159,14 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   call(first: string | number, ...rest: unknown[]): Promise<unknown> {
     if (typeof first === 'number') {
       const [method, input, options] = rest as [string, unknown, CallOptions | undefined];
-      return this.#peer.call(method, input, {
-        ...options,
-        def: pick(this.#contract.worker, method),
+      return this.#peer.call(method, input, options, {
+        def: this.#workerRoute(method).def,
         to: first,
         targetName: `worker ${first} (via the primary)`,
       });
     }
     const [input, options] = rest as [unknown, CallOptions | undefined];
-    return this.#peer.call(first, input, { ...options, def: pick(this.#contract.primary, first) });
+    return this.#peer.call(first, input, options, this.#primaryRoute(first));
   }
 
   /**
@@ -171,8 +178,8 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     ...args: CallArgs<WorkerProcedures<C>[M], PeerGatherOptions>
   ): Promise<GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]> {
     const [input, options = {}] = args as [unknown, PeerGatherOptions | undefined];
-    const def = pick(this.#contract.worker, method);
-    const timeout = options.timeout ?? DEFAULT_TIMEOUT;
+    const def = this.#workerRoute(method).def;
+    const timeout = options.timeout ?? this.#timeout;
     assertTimeout(timeout, `callPeers("${method}")`);
     const finite = timeout > 0 && timeout !== Number.POSITIVE_INFINITY;
     const checkedInput = def
@@ -183,13 +190,12 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
         })
       : input;
     // The primary enforces the deadline per worker; this end waits a little longer for the answer.
-    const rows = (await this.#peer.call(method, checkedInput, {
-      signal: options.signal,
-      to: 'all',
-      self: options.includeSelf ?? false,
-      timeout: finite ? timeout + GATHER_REPLY_GRACE_MS : 0,
-      relayDeadline: finite ? timeout : undefined,
-    })) as RelayedRow[];
+    const rows = (await this.#peer.call(
+      method,
+      checkedInput,
+      { signal: options.signal, timeout: finite ? timeout + GATHER_REPLY_GRACE_MS : 0 },
+      { to: 'all', self: options.includeSelf ?? false, relayDeadline: finite ? timeout : undefined },
+    )) as RelayedRow[];
     return Promise.all(rows.map((row) => this.#toResult(method, def?.output, row))) as Promise<
       GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]
     >;
@@ -338,15 +344,11 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   }
 }
 
-type ProcedureOutput = NonNullable<ReturnType<typeof pick>>['output'] | undefined;
+type ProcedureOutput = ProcedureDef['output'] | undefined;
 
 type RelayedRow =
   | { id: number; pid: number | undefined; ok: true; value: unknown }
   | { id: number; pid: number | undefined; ok: false; error: WireError; b?: true };
-
-function pick(procedures: Contract['worker'], method: string) {
-  return procedures && Object.hasOwn(procedures, method) ? procedures[method] : undefined;
-}
 
 /**
  * Creates this worker's bus over its IPC channel (or `options.transport`).

@@ -59,38 +59,53 @@ export function createTransport(channel: RawChannel, options?: TransportOptions)
   const goneError = (cause?: unknown) =>
     new PeerGoneError(`cannot send to ${channel.name}: the IPC channel is closed`, cause ? { cause } : {});
 
-  return {
-    send(message) {
-      if (closed || !channel.isOpen()) return Promise.reject(goneError());
-      if (pending >= maxPending) {
-        return Promise.reject(
-          new OverloadedError(
-            `cannot send to ${channel.name}: ${pending} messages are waiting for the channel (maxPendingSends ${maxPending}); the receiver is not keeping up`,
-          ),
-        );
-      }
-      return new Promise<void>((resolve, reject) => {
-        pending++;
-        try {
-          channel.write(message, (error) => {
-            settleOne();
-            if (!error) return resolve();
-            const code = (error as NodeJS.ErrnoException).code;
-            reject(code && GONE_CODES.has(code) ? goneError(error) : error);
-          });
-        } catch (error) {
-          settleOne();
-          const code = (error as NodeJS.ErrnoException).code;
-          if (code && GONE_CODES.has(code)) return reject(goneError(error));
-          // Serialization failures (BigInt under json, functions, cyclic values) throw synchronously.
-          reject(
-            new ValidationError(
-              `cannot send to ${channel.name}: the message could not be serialized (${(error as Error).message}); send plain data or switch the cluster's serialization to "advanced"`,
-              { cause: error },
-            ),
-          );
+  const post = (message: Message, done: (error?: Error) => void): void => {
+    if (closed || !channel.isOpen()) {
+      done(goneError());
+      return;
+    }
+    if (pending >= maxPending) {
+      done(
+        new OverloadedError(
+          `cannot send to ${channel.name}: ${pending} messages are waiting for the channel (maxPendingSends ${maxPending}); the receiver is not keeping up`,
+        ),
+      );
+      return;
+    }
+    pending++;
+    try {
+      channel.write(message, (error) => {
+        settleOne();
+        if (!error) {
+          done();
+          return;
         }
+        const code = (error as NodeJS.ErrnoException).code;
+        done(code && GONE_CODES.has(code) ? goneError(error) : error);
       });
+    } catch (error) {
+      settleOne();
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code && GONE_CODES.has(code)) {
+        done(goneError(error));
+        return;
+      }
+      // Serialization failures (BigInt under json, functions, cyclic values) throw synchronously.
+      done(
+        new ValidationError(
+          `cannot send to ${channel.name}: the message could not be serialized (${(error as Error).message}); send plain data or switch the cluster's serialization to "advanced"`,
+          { cause: error },
+        ),
+      );
+    }
+  };
+
+  return {
+    post,
+    send(message) {
+      return new Promise<void>((resolve, reject) =>
+        post(message, (error) => (error ? reject(error) : resolve())),
+      );
     },
     onMessage(listener) {
       messageListeners.add(listener);

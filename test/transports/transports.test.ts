@@ -16,9 +16,9 @@ import {
   type PrimaryBus,
   workerThreadTransport,
 } from '../../src/index.js';
+import { contract, type TestContract } from '../fixtures/contract.js';
 import { fixturePath } from '../helpers/cluster.js';
 import { until } from '../helpers/memory.js';
-import { contract, type TestContract } from '../fixtures/contract.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -26,7 +26,10 @@ afterEach(async () => {
 });
 
 function primaryBus(): PrimaryBus<TestContract> {
-  const bus = createPrimaryBus(contract, { autoAttach: false, handlers: { config: ({ key }) => `cfg:${key}` } });
+  const bus = createPrimaryBus(contract, {
+    autoAttach: false,
+    handlers: { config: ({ key }) => `cfg:${key}` },
+  });
   cleanups.push(() => bus.close());
   return bus;
 }
