@@ -221,11 +221,11 @@ export class Peer {
     let checkedInput: unknown;
     try {
       checkedInput = route.def
-        ? validate(route.def.input, input, {
+        ? validate(route.def.input, input, () => ({
             what: 'input',
             subject: `call "${method}"`,
             side: `on ${this.#localName} before sending`,
-          })
+          }))
         : input;
     } catch (error) {
       return Promise.reject(error);
@@ -501,11 +501,11 @@ export class Peer {
         entry.resolve(reply.o);
         return;
       }
-      const output = validate(entry.def.output, reply.o, {
+      const output = validate(entry.def.output, reply.o, () => ({
         what: 'output',
         subject: `call "${entry.method}"`,
         side: `on ${this.#localName} on receipt from ${entry.targetName}`,
-      });
+      }));
       if (output instanceof Promise) output.then(entry.resolve, entry.reject);
       else entry.resolve(output);
     } catch (error) {
@@ -575,11 +575,11 @@ export class Peer {
     }
     let input: unknown;
     try {
-      input = validate(served.def.input, request.i, {
+      input = validate(served.def.input, request.i, () => ({
         what: 'input',
         subject: `call "${request.m}"`,
         side: `on ${this.#localName} on receipt`,
-      });
+      }));
     } catch (error) {
       return busErrorReply(error);
     }
@@ -619,11 +619,11 @@ export class Peer {
   ): ReplyMessage | Promise<ReplyMessage> {
     let checked: unknown;
     try {
-      checked = validate(served.def.output, output, {
+      checked = validate(served.def.output, output, () => ({
         what: 'output',
         subject: `call "${request.m}"`,
         side: `on ${this.#localName} before replying`,
-      });
+      }));
     } catch (error) {
       return busErrorReply(error);
     }

@@ -16,11 +16,14 @@ export interface ValidationSite {
   side: string;
 }
 
-/** Validates `value`; returns the parsed value (sync or as a promise) or throws/rejects VALIDATION. */
+/**
+ * Validates `value`; returns the parsed value (sync or as a promise) or throws/rejects VALIDATION.
+ * Pass `site` as a function on hot paths: it is only needed to word a failure.
+ */
 export function validate(
   schema: StandardSchemaV1 | undefined,
   value: unknown,
-  site: ValidationSite,
+  site: ValidationSite | (() => ValidationSite),
 ): unknown | Promise<unknown> {
   if (schema === undefined) {
     if (value === undefined || value === null) return undefined;
@@ -40,22 +43,26 @@ export function validate(
   return unwrap(result, site);
 }
 
-function unwrap(result: StandardSchemaV1.Result<unknown>, site: ValidationSite): unknown {
+function unwrap(
+  result: StandardSchemaV1.Result<unknown>,
+  site: ValidationSite | (() => ValidationSite),
+): unknown {
   if (result.issues) throw validationError(site, result.issues);
   return result.value;
 }
 
 function validationError(
-  site: ValidationSite,
+  siteOrThunk: ValidationSite | (() => ValidationSite),
   issues: ReadonlyArray<StandardSchemaV1.Issue>,
   cause?: unknown,
 ): ValidationError {
+  const site = typeof siteOrThunk === 'function' ? siteOrThunk() : siteOrThunk;
   const first = issues[0];
   const path = formatPath(first?.path);
-  const where = path ? ` at "${path}"` : '';
+  const at = path ? ` at "${path}"` : '';
   const more =
     issues.length > 1 ? ` (and ${issues.length - 1} more issue${issues.length > 2 ? 's' : ''})` : '';
-  const message = `${site.what} of ${site.subject} failed validation ${site.side}${where}: ${first?.message ?? 'invalid'}${more}`;
+  const message = `${site.what} of ${site.subject} failed validation ${site.side}${at}: ${first?.message ?? 'invalid'}${more}`;
   return new ValidationError(message, {
     cause,
     data: {

@@ -194,11 +194,14 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     ...args: CallArgs<WorkerProcedures<C>[M], CallOptions>
   ): Promise<CallOutput<WorkerProcedures<C>[M]>> {
     const [input, options] = args as [unknown, CallOptions | undefined];
-    let link: Link;
-    try {
-      link = this.#linkFor(worker, `call "${method}"`);
-    } catch (error) {
-      return Promise.reject(error);
+    // Fast path first: the message for a failed lookup is only built when it is needed.
+    let link = this.#closed ? undefined : this.#links.get(typeof worker === 'number' ? worker : worker?.id);
+    if (!link) {
+      try {
+        link = this.#linkFor(worker, `call "${method}"`);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
     return link.peer.call(method, input, options, this.#workerRoute(method)) as Promise<
       CallOutput<WorkerProcedures<C>[M]>
