@@ -130,7 +130,7 @@ describe('shutdown', () => {
     const [stuck] = cluster.status();
     const pending = cluster.bus.call(stuck!.id, 'sleep', { ms: 20_000 }).catch((e) => e);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const result = await cluster.shutdown({ timeout: 500 });
+    const result = await cluster.shutdown({ timeout: 2_000 });
     expect(result.graceful).toBe(false);
     expect(result.killed).toEqual([stuck!.id]);
     expect(result.drained).toHaveLength(1);
