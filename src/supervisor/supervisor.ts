@@ -106,6 +106,9 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     return this.#bus;
   }
 
+  // The task pool's `run(procedure, input, { signal })` belongs here (wired by the lead): it routes
+  // over `bus` and picks among `bus.readyWorkerIds()`; `status()` gives the members and their load.
+
   /** How many slots the cluster keeps filled. */
   get size(): number {
     return this.#options.size;
