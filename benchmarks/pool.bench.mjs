@@ -1,22 +1,27 @@
 /**
  * Scenario: a worker pool of processes, clusterbus's task pool against the pools people use today.
  *
- *   raw         hand-written cluster IPC (`worker.send` / `process.send`), least-busy dispatch:
- *               the floor, no validation, no timeouts, no abort
- *   clusterbus  `createTaskPool(bus).run(...)` over `cluster.fork` workers (zod-validated both ways)
- *   workerpool  `workerpool.pool(file, { workerType: 'process' })` (child_process workers)
- *   poolifier   `new FixedClusterPool(n, file, { enableTasksQueue: true })` (cluster workers)
+ * One task per worker at a time (the pool queues the rest), the model of a CPU pool:
+ *   raw                hand-written cluster IPC (`worker.send` / `process.send`), least-busy
+ *                      dispatch: the floor, no validation, no timeouts, no abort
+ *   clusterbus         `createTaskPool(bus, { concurrency: 1 })` over `cluster.fork` workers,
+ *                      zod-validated input and output on both sides
+ *   workerpool         `workerpool.pool(file, { workerType: 'process' })` (child_process workers)
+ *   poolifier          `new FixedClusterPool(n, file, { enableTasksQueue: true,
+ *                      tasksQueueOptions: { concurrency: 1 } })` (cluster workers)
+ * Every task sent to a worker at once (no pool-side queue), poolifier's default:
+ *   clusterbus-inf     `createTaskPool(bus, { concurrency: Infinity })`
+ *   poolifier-default  `new FixedClusterPool(n, file)`
  *
  * Same worker count (one per core unless POOL_BENCH_WORKERS), same tasks (benchmarks/fixtures/
- * pool-tasks.cjs: a trivial `noop`, and `cpu`, a ~5 ms prime sieve), one task per worker at a time
- * in every pool, each round a batch of tasks submitted at once and awaited. Every pool lives in
- * its own child process (two of them fork through `cluster`, which is process-global), all four
- * are started up front, and rounds are interleaved in a rotating order so drift on a noisy
- * machine hits every pool alike. Reported: the median throughput over rounds, and ratios.
+ * pool-tasks.cjs: a trivial `noop`, and `cpu`, a ~5 ms prime sieve), each round a batch of tasks
+ * submitted at once and awaited. Every pool lives in its own child process (three of them fork
+ * through `cluster`, which is process-global), all are started up front, and rounds are
+ * interleaved in a rotating order so drift on a noisy machine hits every pool alike. Reported:
+ * the median throughput over rounds, and clusterbus's throughput divided by each other's.
  *
  *   npm run build && node benchmarks/pool.bench.mjs [--quick] [--out=<dir>]
  */
-
 import { fork } from 'node:child_process';
 import cluster from 'node:cluster';
 import { once } from 'node:events';
@@ -27,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixture = (name) => join(here, 'fixtures', name);
-const POOLS = ['raw', 'clusterbus', 'workerpool', 'poolifier'];
+const POOLS = ['raw', 'clusterbus', 'workerpool', 'poolifier', 'clusterbus-inf', 'poolifier-default'];
 const CPU_N = 1_000_000;
 
 // ---- parent: drive the rounds, print, write the results ----------------------------------------
@@ -42,7 +47,7 @@ async function main() {
     ? { rounds: 2, noop: 400, cpu: 16, warmNoop: 200, warmCpu: 4 }
     : { rounds: 7, noop: 4000, cpu: 120, warmNoop: 2000, warmCpu: 20 };
   console.log(
-    `pool: ${POOLS.join(' vs ')}, ${workers} workers, ${plan.rounds} rounds of ${plan.noop} noop / ` +
+    `pool: ${POOLS.join(', ')}; ${workers} workers, ${plan.rounds} rounds of ${plan.noop} noop / ` +
       `${plan.cpu} cpu tasks (${quick ? 'quick' : 'full'} run, node ${process.version})`,
   );
 
@@ -81,19 +86,23 @@ function report(results, { workers, plan, quick, outDir }) {
     const row = results[kind];
     const title = kind === 'noop' ? 'trivial task (noop)' : `CPU task (primes below ${CPU_N}, ~5 ms)`;
     console.log(`\n  ${title}`);
-    console.log(`    ${'pool'.padEnd(12)}${'tasks/s'.padStart(10)}${'vs raw'.padStart(9)}`);
+    console.log(`    ${'pool'.padEnd(19)}${'tasks/s'.padStart(10)}${'vs raw'.padStart(9)}`);
     for (const name of POOLS) {
       const vsRaw = (row[name] / row.raw).toFixed(2);
-      console.log(`    ${name.padEnd(12)}${String(row[name]).padStart(10)}${vsRaw.padStart(9)}`);
+      console.log(`    ${name.padEnd(19)}${String(row[name]).padStart(10)}${vsRaw.padStart(9)}`);
     }
     ratios[kind] = {
+      clusterbusVsRaw: round2(row.clusterbus / row.raw),
       clusterbusVsWorkerpool: round2(row.clusterbus / row.workerpool),
       clusterbusVsPoolifier: round2(row.clusterbus / row.poolifier),
-      clusterbusVsRaw: round2(row.clusterbus / row.raw),
+      clusterbusInfVsPoolifierDefault: round2(row['clusterbus-inf'] / row['poolifier-default']),
     };
     console.log(
-      `    clusterbus throughput ÷ workerpool ${ratios[kind].clusterbusVsWorkerpool}, ` +
-        `÷ poolifier ${ratios[kind].clusterbusVsPoolifier}, ÷ raw ${ratios[kind].clusterbusVsRaw}`,
+      `    one task per worker: clusterbus ÷ raw ${ratios[kind].clusterbusVsRaw}, ` +
+        `÷ workerpool ${ratios[kind].clusterbusVsWorkerpool}, ÷ poolifier ${ratios[kind].clusterbusVsPoolifier}`,
+    );
+    console.log(
+      `    all sent at once:    clusterbus-inf ÷ poolifier-default ${ratios[kind].clusterbusInfVsPoolifierDefault}`,
     );
   }
   mkdirSync(outDir, { recursive: true });
@@ -233,32 +242,8 @@ const POOL_FACTORIES = {
     };
   },
 
-  async clusterbus(workers) {
-    const { createPrimaryBus, createTaskPool } = await import('../dist/index.js');
-    const { poolBenchContract } = await import('./fixtures/pool-contract.mjs');
-    cluster.setupPrimary({ exec: fixture('pool-clusterbus-worker.mjs') });
-    const bus = createPrimaryBus(poolBenchContract);
-    const all = Array.from({ length: workers }, () => cluster.fork());
-    await new Promise((resolveReady) => {
-      const check = () => {
-        if (bus.readyWorkerIds().length < workers) return;
-        stop();
-        resolveReady();
-      };
-      const stop = bus.watchWorkers(check);
-      check();
-    });
-    // Batches go in at once, as with the other pools (whose queues are unbounded).
-    const pool = createTaskPool(bus, { concurrency: 1, maxQueue: Number.POSITIVE_INFINITY, timeout: 0 });
-    return {
-      run: (task, input) => pool.run(task, input),
-      async stop() {
-        pool.close();
-        bus.close();
-        await stopClusterWorkers(all);
-      },
-    };
-  },
+  clusterbus: (workers) => clusterbusPool(workers, 1),
+  'clusterbus-inf': (workers) => clusterbusPool(workers, Number.POSITIVE_INFINITY),
 
   async workerpool(workers) {
     const { default: workerpool } = await import('workerpool');
@@ -273,21 +258,51 @@ const POOL_FACTORIES = {
     };
   },
 
-  async poolifier(workers) {
-    const { FixedClusterPool, PoolEvents } = await import('poolifier');
-    const pool = new FixedClusterPool(workers, fixture('pool-poolifier-worker.cjs'), {
-      // One task per worker at a time, the rest queued in the pool: the same model as the others.
-      enableTasksQueue: true,
-      tasksQueueOptions: { concurrency: 1 },
-      errorHandler: (error) => console.error('poolifier worker error', error),
-    });
-    if (!pool.info.ready) await once(pool.emitter, PoolEvents.ready);
-    return {
-      run: (task, input) => pool.execute(input, task),
-      stop: () => pool.destroy(),
-    };
-  },
+  // One task per worker at a time, the rest queued in the pool: the same model as the others.
+  poolifier: (workers) =>
+    poolifierPool(workers, { enableTasksQueue: true, tasksQueueOptions: { concurrency: 1 } }),
+  'poolifier-default': (workers) => poolifierPool(workers, {}),
 };
+
+async function clusterbusPool(workers, concurrency) {
+  const { createPrimaryBus, createTaskPool } = await import('../dist/index.js');
+  const { poolBenchContract } = await import('./fixtures/pool-contract.mjs');
+  cluster.setupPrimary({ exec: fixture('pool-clusterbus-worker.mjs') });
+  const bus = createPrimaryBus(poolBenchContract);
+  const all = Array.from({ length: workers }, () => cluster.fork());
+  await new Promise((resolveReady) => {
+    const check = () => {
+      if (bus.readyWorkerIds().length < workers) return;
+      stop();
+      resolveReady();
+    };
+    const stop = bus.watchWorkers(check);
+    check();
+  });
+  // Batches go in at once, as with the other pools (whose queues are unbounded); no deadline.
+  const pool = createTaskPool(bus, { concurrency, maxQueue: Number.POSITIVE_INFINITY, timeout: 0 });
+  return {
+    run: (task, input) => pool.run(task, input),
+    async stop() {
+      pool.close();
+      bus.close();
+      await stopClusterWorkers(all);
+    },
+  };
+}
+
+async function poolifierPool(workers, options) {
+  const { FixedClusterPool, PoolEvents } = await import('poolifier');
+  const pool = new FixedClusterPool(workers, fixture('pool-poolifier-worker.cjs'), {
+    ...options,
+    errorHandler: (error) => console.error('poolifier worker error', error),
+  });
+  if (!pool.info.ready) await once(pool.emitter, PoolEvents.ready);
+  return {
+    run: (task, input) => pool.execute(input, task),
+    stop: () => pool.destroy(),
+  };
+}
 
 async function stopClusterWorkers(all) {
   await Promise.all(
