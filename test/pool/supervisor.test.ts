@@ -1,0 +1,65 @@
+/**
+ * The pool over a real supervised cluster: `cluster.reload()` replaces every worker while a
+ * producer keeps submitting. Replacements take tasks once ready, old workers drain (finishing
+ * their task) and exit; no task is lost, none runs twice, none fails.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { createTaskPool, startCluster } from '../../src/index.js';
+import { poolContract, type TaskResult } from '../fixtures/pool-contract.js';
+import { fixturePath, useWorkerCleanup } from '../helpers/cluster.js';
+import { Notes } from './notes.js';
+
+useWorkerCleanup();
+
+describe('TaskPool with the supervisor', () => {
+  it('loses no task and runs none twice across cluster.reload()', async () => {
+    const notes = new Notes();
+    const onFork = (worker: Worker) => notes.watch(worker);
+    cluster.on('fork', onFork);
+    const supervisor = await startCluster({
+      contract: poolContract,
+      exec: fixturePath('pool-worker.ts'),
+      execArgv: ['--import', 'tsx'],
+      size: 2,
+      probation: 100,
+      signals: false,
+    });
+    const pool = createTaskPool(supervisor.bus, { highWaterMark: 4 });
+    try {
+      const before = supervisor.status().map((row) => row.id);
+      const results: Array<Promise<z.infer<typeof TaskResult>>> = [];
+      let reloading = true;
+      const producer = (async () => {
+        for (let i = 0; reloading || i < 20; i++) {
+          if (pool.needsDrain) await pool.onDrain();
+          results.push(pool.run('work', { id: `s${i}`, ms: 10 }));
+          if (i % 4 === 3) await new Promise((resolve) => setImmediate(resolve));
+        }
+      })();
+      const reload = await supervisor.reload();
+      reloading = false;
+      await producer;
+      const done = await Promise.all(results);
+
+      expect(reload.replaced).toHaveLength(2);
+      const after = supervisor.status().map((row) => row.id);
+      expect(after.some((id) => before.includes(id))).toBe(false);
+      expect(done.some((r) => after.includes(r.worker))).toBe(true);
+      const starts = notes.started();
+      expect(starts.length).toBe(results.length);
+      expect(new Set(starts).size).toBe(results.length);
+      expect(pool.stats()).toMatchObject({
+        completed: results.length,
+        failed: 0,
+        queued: 0,
+        readyWorkers: 2,
+      });
+    } finally {
+      cluster.off('fork', onFork);
+      pool.close();
+      await supervisor.shutdown({ timeout: 3_000 });
+    }
+  });
+});
