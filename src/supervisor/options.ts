@@ -1,9 +1,11 @@
 /** Options of `startCluster` and `reload()`, their defaults, and their eager validation. */
+
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { PrimaryHandlers } from '../bus/primary-bus.js';
 import type { Contract } from '../contract.js';
 import { assertTimeout } from '../peer.js';
+import type { TaskPoolOptions } from '../pool/options.js';
 import type { TransportOptions } from '../transports/transport.js';
 import { type BackoffOptions, type ResolvedBackoff, resolveBackoff } from './backoff.js';
 import { type CrashBudgetOptions, resolveCrashBudget } from './crash-budget.js';
@@ -93,6 +95,12 @@ export interface StartClusterOptions<C extends Contract> extends SpawnOptions, T
    * @default true
    */
   signals?: boolean | SignalOptions;
+  /**
+   * The task pool behind {@link Supervisor.run}: per-worker `concurrency`, `maxQueue`, `retry`, …
+   * Its `timeout` defaults to the cluster's `timeout`.
+   * @default POOL_DEFAULTS
+   */
+  pool?: TaskPoolOptions;
 }
 
 /** Options of {@link Supervisor.reload}. Spawn options given here become the new defaults once every slot runs them. */

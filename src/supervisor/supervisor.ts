@@ -6,8 +6,11 @@
 import cluster from 'node:cluster';
 import { EventEmitter } from 'eventemitter3';
 import { createPrimaryBus, type PrimaryBus, type WorkerInfo } from '../bus/primary-bus.js';
-import type { Contract } from '../contract.js';
+import type { CallArgs, CallOutput, Contract, WorkerProcedures } from '../contract.js';
 import { ClosedError } from '../errors.js';
+import type { RunOptions } from '../pool/options.js';
+import { createTaskPool, type TaskPool } from '../pool/pool.js';
+import type { PoolStats } from '../pool/stats.js';
 import { backoffDelay } from './backoff.js';
 import { CrashBudget } from './crash-budget.js';
 import { ClusterStartError, ReloadError, type StartFailure } from './errors.js';
@@ -53,6 +56,7 @@ interface QueuedReload {
 export class Supervisor<C extends Contract = Contract> extends EventEmitter<SupervisorEvents> {
   readonly #options: ResolvedClusterOptions;
   readonly #bus: PrimaryBus<C>;
+  readonly #pool: TaskPool<C>;
   readonly #members = new Map<number, Member>();
   readonly #slots: Slot[];
   readonly #stopWatching: () => void;
@@ -84,6 +88,7 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
       // Only the workers this supervisor forks are its members.
       autoAttach: false,
     });
+    this.#pool = createTaskPool(this.#bus, { timeout: this.#options.timeout, ...options.pool });
     this.#slots = Array.from({ length: this.#options.size }, (_, index) => ({
       index,
       spec: this.#options.spec,
@@ -106,8 +111,28 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     return this.#bus;
   }
 
-  // The task pool's `run(procedure, input, { signal })` belongs here (wired by the lead): it routes
-  // over `bus` and picks among `bus.readyWorkerIds()`; `status()` gives the members and their load.
+  /**
+   * Runs `method` on the ready worker with the fewest tasks in flight (ties round-robin), queueing
+   * when all are busy. Results and errors are those of `bus.call`, plus OVERLOADED (queue full),
+   * NOT_READY (no ready worker within the timeout) and CLOSED (shutting down). Draining and
+   * reloading workers get no new tasks; queued tasks flow to the replacements.
+   */
+  run<M extends keyof WorkerProcedures<C> & string>(
+    method: M,
+    ...args: CallArgs<WorkerProcedures<C>[M], RunOptions>
+  ): Promise<CallOutput<WorkerProcedures<C>[M]>> {
+    return this.#pool.run(method, ...args);
+  }
+
+  /** The task pool behind {@link run}: `needsDrain`, `onDrain()`, its `'drain'`/`'retry'` events. */
+  get pool(): TaskPool<C> {
+    return this.#pool;
+  }
+
+  /** The task pool's figures: queued, running, completed, failed, run- and wait-time percentiles. */
+  stats(): PoolStats {
+    return this.#pool.stats();
+  }
 
   /** How many slots the cluster keeps filled. */
   get size(): number {
@@ -419,6 +444,8 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
   async #runShutdown(timeout: number, reason: string): Promise<ShutdownResult> {
     const started = performance.now();
     this.#closing = true;
+    // Queued tasks fail with CLOSED now rather than waiting out their deadline; running ones drain.
+    this.#pool.close();
     for (const slot of this.#slots) {
       if (slot.timer) clearTimeout(slot.timer);
       slot.timer = undefined;

@@ -1,19 +1,19 @@
 /**
- * The pool over a real supervised cluster: `cluster.reload()` replaces every worker while a
+ * `cluster.run()` over a real supervised cluster: `cluster.reload()` replaces every worker while a
  * producer keeps submitting. Replacements take tasks once ready, old workers drain (finishing
  * their task) and exit; no task is lost, none runs twice, none fails.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { createTaskPool, startCluster } from '../../src/index.js';
+import { startCluster } from '../../src/index.js';
 import { poolContract, type TaskResult } from '../fixtures/pool-contract.js';
 import { fixturePath, useWorkerCleanup } from '../helpers/cluster.js';
 import { Notes } from './notes.js';
 
 useWorkerCleanup();
 
-describe('TaskPool with the supervisor', () => {
+describe('cluster.run() with the supervisor', () => {
   it('loses no task and runs none twice across cluster.reload()', async () => {
     const notes = new Notes();
     const onFork = (worker: Worker) => notes.watch(worker);
@@ -25,8 +25,9 @@ describe('TaskPool with the supervisor', () => {
       size: 2,
       probation: 100,
       signals: false,
+      pool: { highWaterMark: 4 },
     });
-    const pool = createTaskPool(supervisor.bus, { highWaterMark: 4 });
+    const pool = supervisor.pool;
     try {
       const before = supervisor.status().map((row) => row.id);
       const results: Array<Promise<z.infer<typeof TaskResult>>> = [];
@@ -34,7 +35,7 @@ describe('TaskPool with the supervisor', () => {
       const producer = (async () => {
         for (let i = 0; reloading || i < 20; i++) {
           if (pool.needsDrain) await pool.onDrain();
-          results.push(pool.run('work', { id: `s${i}`, ms: 10 }));
+          results.push(supervisor.run('work', { id: `s${i}`, ms: 10 }));
           if (i % 4 === 3) await new Promise((resolve) => setImmediate(resolve));
         }
       })();
@@ -50,7 +51,7 @@ describe('TaskPool with the supervisor', () => {
       const starts = notes.started();
       expect(starts.length).toBe(results.length);
       expect(new Set(starts).size).toBe(results.length);
-      expect(pool.stats()).toMatchObject({
+      expect(supervisor.stats()).toMatchObject({
         completed: results.length,
         failed: 0,
         queued: 0,
@@ -58,8 +59,9 @@ describe('TaskPool with the supervisor', () => {
       });
     } finally {
       cluster.off('fork', onFork);
-      pool.close();
       await supervisor.shutdown({ timeout: 3_000 });
     }
+    // Shutdown closed the pool: new work is refused at once.
+    await expect(supervisor.run('work', { id: 'late', ms: 1 })).rejects.toMatchObject({ code: 'CLOSED' });
   });
 });
