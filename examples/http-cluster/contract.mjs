@@ -1,7 +1,7 @@
 // The contract the primary and its workers share: every worker serves `stats`, the primary
 // serves `clusterStats` (which gathers `stats` from every worker).
 import { z } from 'zod';
-import { defineContract } from '../../dist/index.js';
+import { defineContract } from 'clusterbus';
 
 const WorkerStats = z.object({
   pid: z.number(),

@@ -1,13 +1,13 @@
 // An HTTP server on every core: reload with `kill -HUP <pid>`, stop with Ctrl-C.
-// Run `npm run build` first; this imports the built package from dist/.
+// Run `npm run build` first; it imports the built package (`clusterbus` resolves to dist/ through the package's exports).
 import { availableParallelism } from 'node:os';
-import { startCluster } from '../../dist/index.js';
+import { startCluster } from 'clusterbus';
 import { contract } from './contract.mjs';
 
 const port = Number(process.env.PORT ?? 3000);
 const log = (message) => console.log(`[primary ${process.pid}] ${message}`);
 
-/** @type {import('../../dist/index.js').Supervisor<typeof contract> | undefined} */
+/** @type {import('clusterbus').Supervisor<typeof contract> | undefined} */
 let cluster;
 cluster = await startCluster({
   contract,

@@ -1,6 +1,6 @@
 // One HTTP worker. `/stats` asks the primary, which gathers stats from every worker over the bus.
 import { createServer } from 'node:http';
-import { createWorkerBus, drainHttp, trackHttp } from '../../dist/index.js';
+import { createWorkerBus, drainHttp, trackHttp } from 'clusterbus';
 import { contract } from './contract.mjs';
 
 let requests = 0;

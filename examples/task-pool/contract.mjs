@@ -1,6 +1,6 @@
 // The contract both sides import: one CPU-bound procedure.
 import { z } from 'zod';
-import { defineContract } from '../../dist/index.js';
+import { defineContract } from 'clusterbus';
 
 export const contract = defineContract({
   worker: {

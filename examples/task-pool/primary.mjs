@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { createPrimaryBus, createTaskPool } from '../../dist/index.js';
+import { createPrimaryBus, createTaskPool } from 'clusterbus';
 import { contract } from './contract.mjs';
 
 const TASKS = Number(process.env.TASKS ?? 100);

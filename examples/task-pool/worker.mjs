@@ -1,6 +1,6 @@
 // A pool worker: serves `hash`, then tells the primary it is ready for tasks.
 import { scryptSync } from 'node:crypto';
-import { createWorkerBus } from '../../dist/index.js';
+import { createWorkerBus } from 'clusterbus';
 import { contract } from './contract.mjs';
 
 const bus = createWorkerBus(contract, {
