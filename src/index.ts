@@ -26,6 +26,8 @@ export {
   SUPERVISED_ENV,
   type WorkerLifecycleOptions,
 } from './bus/worker-lifecycle.js';
+export type { Caller, CallOptions, HandlerContext } from './call.js';
+export { DEFAULT_TIMEOUT } from './call.js';
 export type {
   CallInput,
   CallOutput,
@@ -44,8 +46,7 @@ export type {
 export { defineContract } from './contract.js';
 export * from './errors.js';
 export { type DrainHttpOptions, type DrainHttpResult, drainHttp, trackHttp } from './http/drain.js';
-export type { Caller, CallOptions, HandlerContext } from './peer.js';
-export { createPeer, DEFAULT_TIMEOUT, Peer, type PeerOptions } from './peer.js';
+export { createPeer, Peer, type PeerHooks, type PeerOptions } from './peer.js';
 // pool
 export {
   POOL_DEFAULTS,

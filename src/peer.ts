@@ -1,9 +1,17 @@
 /**
  * One end of one link. Owns the calls this end has pending (id → settle, timer, abort), the
- * handlers running for the other end (id → AbortController), validation in and out, and the
- * hello handshake that holds outbound traffic until the other end's bus is listening.
+ * single outbound path (with the hello handshake that holds traffic until the other end's bus is
+ * listening), and the dispatch of what arrives; serving the other end's calls is `serve.ts`.
  */
 import { nanoid } from 'nanoid';
+import {
+  assertTimeout,
+  type Caller,
+  type CallOptions,
+  type CallRoute,
+  isFiniteTimeout,
+  type ServedProcedure,
+} from './call.js';
 import type { ProcedureDef } from './contract.js';
 import {
   AbortedError,
@@ -29,40 +37,9 @@ import {
   type ReplyMessage,
   type RequestMessage,
 } from './protocol.js';
+import { busErrorReply, IncomingCalls } from './serve.js';
 import type { Transport } from './transports/transport.js';
 import { validate } from './validate.js';
-
-/** Who made a call, as its handler sees it. */
-export type Caller = { kind: 'primary' } | { kind: 'worker'; id: number; pid?: number | undefined };
-
-/** The second argument of every handler. */
-export interface HandlerContext {
-  /** Aborted when the caller aborts, its timeout passes, it goes away, or this bus closes. */
-  signal: AbortSignal;
-  /** Who is calling. */
-  caller: Caller;
-  /** The procedure name. */
-  method: string;
-  /** The call's correlation id. */
-  callId: string;
-}
-
-/** Per-call options. */
-export interface CallOptions {
-  /**
-   * Milliseconds to wait for the reply; `0` or `Infinity` waits forever.
-   * @default the bus's `timeout` (30 000 ms unless set)
-   */
-  timeout?: number;
-  /** Aborting rejects the call with ABORTED at once and aborts the handler's `ctx.signal`. */
-  signal?: AbortSignal;
-}
-
-/** What a served procedure resolves to: its definition and the function that runs it. */
-export interface ServedProcedure {
-  def: ProcedureDef;
-  handler: (input: any, ctx: HandlerContext) => unknown;
-}
 
 /** Hooks through which the owning bus sees what the peer does not handle itself. */
 export interface PeerHooks {
@@ -96,27 +73,6 @@ export interface PeerOptions {
   hello?: Record<string, unknown>;
 }
 
-/**
- * How a call is routed and checked, beyond the caller's own {@link CallOptions}. Buses keep one per
- * method (it is the same for every call), so the hot path allocates nothing for it.
- */
-export interface CallRoute {
-  /** The procedure's schemas, for validation on both sides of the wire. Omit for unvalidated calls. */
-  def?: ProcedureDef | undefined;
-  /** Ask the primary to relay the call. */
-  to?: number | 'all';
-  /** With `to: 'all'`, include the caller. */
-  self?: boolean;
-  /** How the error messages name the call target, when relayed. */
-  targetName?: string;
-  /** Set by the primary's relay: the worker the call came from. */
-  relayFrom?: number;
-  /** The deadline a relaying primary enforces per worker of a gather (defaults to `timeout`). */
-  relayDeadline?: number | undefined;
-  /** Resolve with the other end's raw reply instead of settling (the primary's relay). */
-  forward?: boolean;
-}
-
 const NO_ROUTE: CallRoute = Object.freeze({});
 /** Messages held for an end that has not said hello yet, before sends fail with OVERLOADED. */
 const MAX_HELD = 10_000;
@@ -135,9 +91,6 @@ interface PendingCall {
   onAbort: (() => void) | undefined;
 }
 
-/** Milliseconds; the default of every bus's `timeout` option. */
-export const DEFAULT_TIMEOUT = 30_000;
-
 /** One end of one link. Create with {@link createPeer}. */
 export class Peer {
   readonly #options: PeerOptions;
@@ -145,7 +98,7 @@ export class Peer {
   readonly #idPrefix = `${nanoid(10)}:`;
   #counter = 0;
   readonly #pending = new Map<string, PendingCall>();
-  readonly #incoming = new Map<string, LazyAbort>();
+  readonly #incoming: IncomingCalls;
   /** Messages written before the other end said hello; flushed in order once it does. */
   #held: Array<{ message: Message; done(error?: Error): void }> | undefined = [];
   #remoteHello: Record<string, unknown> | undefined;
@@ -155,6 +108,14 @@ export class Peer {
   constructor(options: PeerOptions) {
     this.#options = options;
     this.#transport = options.transport;
+    this.#incoming = new IncomingCalls({
+      localName: () => this.#localName,
+      remoteCaller: options.remoteCaller,
+      resolve: options.hooks.resolve,
+      relay: options.hooks.relay,
+      send: (reply, done) => this.#post(reply, done),
+      isClosed: () => this.#closedWith !== undefined,
+    });
     this.#unsubscribe = [
       this.#transport.onMessage((value) => this.#receive(value)),
       this.#transport.onClose((reason) =>
@@ -351,8 +312,7 @@ export class Peer {
       this.#forget(id, entry);
       entry.reject(this.#rejectionFor(entry.method, entry.targetName));
     }
-    for (const abort of this.#incoming.values()) abort.abort(error);
-    this.#incoming.clear();
+    this.#incoming.abortAll(error);
     const held = this.#held ?? [];
     this.#held = undefined;
     for (const item of held) item.done(error);
@@ -454,16 +414,15 @@ export class Peer {
         this.#settle(parsed);
         return;
       case 'req':
-        void this.#serve(parsed);
+        this.#incoming.serve(parsed);
         return;
       case 'cancel':
-        this.#incoming
-          .get(parsed.id)
-          ?.abort(
-            parsed.r === 'timeout'
-              ? new TimeoutError(`the caller of ${parsed.id} timed out`)
-              : new AbortedError(`the caller of ${parsed.id} aborted`),
-          );
+        this.#incoming.cancel(
+          parsed.id,
+          parsed.r === 'timeout'
+            ? new TimeoutError(`the caller of ${parsed.id} timed out`)
+            : new AbortedError(`the caller of ${parsed.id} aborted`),
+        );
         return;
       case 'evt':
         this.#options.hooks.event(parsed);
@@ -520,184 +479,6 @@ export class Peer {
       wire,
     );
   }
-
-  /**
-   * Serves one request. Stays synchronous while validation and the handler are, so a plain
-   * handler costs no promise and no microtask hop.
-   */
-  #serve(request: RequestMessage): void {
-    if (this.#incoming.has(request.id)) return; // a duplicate id would clash with the running call
-    const abort = new LazyAbort();
-    this.#incoming.set(request.id, abort);
-    let reply: ReplyMessage | Promise<ReplyMessage>;
-    try {
-      reply = request.to === undefined ? this.#runHandler(request, abort) : this.#relay(request, abort);
-    } catch (error) {
-      reply = busErrorReply(error);
-    }
-    if (reply instanceof Promise) {
-      reply.then(
-        (settled) => this.#reply(request, settled),
-        (error: unknown) => this.#reply(request, busErrorReply(error)),
-      );
-    } else {
-      this.#reply(request, reply);
-    }
-  }
-
-  #reply(request: RequestMessage, reply: ReplyMessage): void {
-    this.#incoming.delete(request.id);
-    if (this.#closedWith) return;
-    reply.id = request.id;
-    this.#post(reply, (error) => {
-      if (!error || this.#closedWith || reply.k === 'err') return;
-      // The result could not be serialized: tell the caller instead of letting it time out.
-      this.#post({ ...busErrorReply(error), id: request.id }, ignoreError);
-    });
-  }
-
-  #relay(request: RequestMessage, abort: LazyAbort): ReplyMessage | Promise<ReplyMessage> {
-    const relay = this.#options.hooks.relay;
-    if (relay) return relay(request, abort.signal);
-    return busErrorReply(
-      new NoHandlerError(
-        `call "${request.m}" asked ${this.#localName} to relay it, which only the primary does`,
-      ),
-    );
-  }
-
-  #runHandler(request: RequestMessage, abort: LazyAbort): ReplyMessage | Promise<ReplyMessage> {
-    const served = this.#options.hooks.resolve(request.m);
-    if (!served) {
-      return busErrorReply(
-        new NoHandlerError(`call "${request.m}": ${this.#localName} has no handler for "${request.m}"`),
-      );
-    }
-    let input: unknown;
-    try {
-      input = validate(served.def.input, request.i, () => ({
-        what: 'input',
-        subject: `call "${request.m}"`,
-        side: `on ${this.#localName} on receipt`,
-      }));
-    } catch (error) {
-      return busErrorReply(error);
-    }
-    if (input instanceof Promise) {
-      return input.then((value) => this.#invoke(request, served, value, abort), busErrorReply);
-    }
-    return this.#invoke(request, served, input, abort);
-  }
-
-  #invoke(
-    request: RequestMessage,
-    served: ServedProcedure,
-    input: unknown,
-    abort: LazyAbort,
-  ): ReplyMessage | Promise<ReplyMessage> {
-    const caller: Caller =
-      request.f === undefined ? this.#options.remoteCaller : { kind: 'worker', id: request.f };
-    let output: unknown;
-    try {
-      output = served.handler(input, new CallContext(abort, caller, request.m, request.id));
-    } catch (error) {
-      return handlerErrorReply(error);
-    }
-    if (isThenable(output)) {
-      return Promise.resolve(output).then(
-        (value) => this.#checkOutput(request, served, value),
-        handlerErrorReply,
-      );
-    }
-    return this.#checkOutput(request, served, output);
-  }
-
-  #checkOutput(
-    request: RequestMessage,
-    served: ServedProcedure,
-    output: unknown,
-  ): ReplyMessage | Promise<ReplyMessage> {
-    let checked: unknown;
-    try {
-      checked = validate(served.def.output, output, () => ({
-        what: 'output',
-        subject: `call "${request.m}"`,
-        side: `on ${this.#localName} before replying`,
-      }));
-    } catch (error) {
-      return busErrorReply(error);
-    }
-    if (checked instanceof Promise) return checked.then(resultReply, busErrorReply);
-    return resultReply(checked);
-  }
-}
-
-/**
- * The handler's abort signal, made only when the handler reads `ctx.signal` (or a relay needs
- * one): an `AbortController` costs several microseconds, most handlers never look.
- */
-class LazyAbort {
-  #controller: AbortController | undefined;
-  #aborted = false;
-  #reason: unknown;
-
-  get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-  }
-}
-
-/** The `ctx` a handler receives; `signal` is created on first read. */
-class CallContext implements HandlerContext {
-  readonly #abort: LazyAbort;
-  constructor(
-    abort: LazyAbort,
-    readonly caller: Caller,
-    readonly method: string,
-    readonly callId: string,
-  ) {
-    this.#abort = abort;
-  }
-
-  get signal(): AbortSignal {
-    return this.#abort.signal;
-  }
-}
-
-function resultReply(output: unknown): ReplyMessage {
-  const reply: ReplyMessage = { $cb: 1, k: 'res', id: '' };
-  if (output !== undefined) reply.o = output;
-  return reply;
-}
-
-/** The handler threw: the caller sees REMOTE. */
-function handlerErrorReply(error: unknown): ReplyMessage {
-  return { $cb: 1, k: 'err', id: '', e: errorToWire(error) };
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
-}
-
-/** Thrown inside a raw (relayed) call to carry the other end's reply untouched. */
-class RawReplyError extends Error {
-  constructor(readonly reply: ReplyMessage) {
-    super('raw reply');
-  }
-}
-
-function busErrorReply(error: unknown): ReplyMessage {
-  return { $cb: 1, k: 'err', id: '', e: errorToWire(error), b: true };
 }
 
 /** Creates one end of a link over `transport`. */
@@ -705,23 +486,17 @@ export function createPeer(options: PeerOptions): Peer {
   return new Peer(options);
 }
 
-function isFiniteTimeout(timeout: number): boolean {
-  return timeout > 0 && timeout !== Number.POSITIVE_INFINITY;
-}
-
-/** Eagerly rejects a bad timeout option. */
-export function assertTimeout(timeout: unknown, where: string): asserts timeout is number {
-  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
-    throw new RangeError(
-      `${where}: timeout must be a number of milliseconds >= 0 (0 or Infinity: none), got ${String(timeout)}`,
-    );
-  }
-}
-
 function safePreview(value: unknown): string {
   try {
     return JSON.stringify(value).slice(0, 200);
   } catch {
     return String(value).slice(0, 200);
+  }
+}
+
+/** Thrown inside a raw (relayed) call to carry the other end's reply untouched. */
+class RawReplyError extends Error {
+  constructor(readonly reply: ReplyMessage) {
+    super('raw reply');
   }
 }

@@ -1,6 +1,7 @@
 /** Gather: call many workers at once and keep one settled result per worker. */
+
+import type { CallOptions } from '../call.js';
 import type { BusError } from '../errors.js';
-import type { CallOptions } from '../peer.js';
 
 /** One worker's answer in a gather. */
 export type GatherResult<T> =

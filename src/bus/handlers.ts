@@ -1,6 +1,7 @@
 /** Checks a bus's handlers against its side of the contract, once, at creation. */
+
+import type { ServedProcedure } from '../call.js';
 import type { ProcedureMap } from '../contract.js';
-import type { ServedProcedure } from '../peer.js';
 
 /**
  * Returns the lookup the peer uses to find a handler.

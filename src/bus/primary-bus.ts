@@ -5,6 +5,7 @@
  * as it starts disconnecting.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { assertTimeout, type CallOptions, DEFAULT_TIMEOUT, type HandlerContext } from '../call.js';
 import type {
   CallArgs,
   CallOutput,
@@ -17,7 +18,7 @@ import type {
   WorkerProcedures,
 } from '../contract.js';
 import { ClosedError, errorToWire, PeerGoneError } from '../errors.js';
-import { assertTimeout, type CallOptions, DEFAULT_TIMEOUT, type HandlerContext, Peer } from '../peer.js';
+import { Peer } from '../peer.js';
 import type { EventMessage, ReplyMessage, RequestMessage } from '../protocol.js';
 import { clusterWorkerTransport } from '../transports/cluster-worker.js';
 import type { Transport, TransportOptions } from '../transports/transport.js';

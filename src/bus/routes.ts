@@ -1,6 +1,7 @@
 /** One cached {@link CallRoute} per method, so a call allocates nothing to say how it is checked. */
+
+import type { CallRoute } from '../call.js';
 import type { ProcedureMap } from '../contract.js';
-import type { CallRoute } from '../peer.js';
 
 /** Returns the route lookup for one side's procedures (unknown methods get an unvalidated route). */
 export function routeTable(procedures: ProcedureMap | undefined): (method: string) => CallRoute {

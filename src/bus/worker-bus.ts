@@ -4,6 +4,7 @@
  * receives events. `ready()` tells the primary this worker can take routed work.
  */
 import cluster from 'node:cluster';
+import { assertTimeout, type CallOptions, DEFAULT_TIMEOUT, type HandlerContext } from '../call.js';
 import type {
   CallArgs,
   CallOutput,
@@ -17,7 +18,7 @@ import type {
   WorkerProcedures,
 } from '../contract.js';
 import { ClosedError, errorFromWire, RemoteError, type WireError } from '../errors.js';
-import { assertTimeout, type CallOptions, DEFAULT_TIMEOUT, type HandlerContext, Peer } from '../peer.js';
+import { Peer } from '../peer.js';
 import type { ControlMessage, EventMessage } from '../protocol.js';
 import { processTransport } from '../transports/process.js';
 import type { Transport, TransportOptions } from '../transports/transport.js';

@@ -1,5 +1,5 @@
 /** The pool's options, their defaults, and the eager checks that name a bad option and its value. */
-import { type CallOptions, DEFAULT_TIMEOUT } from '../peer.js';
+import { type CallOptions, DEFAULT_TIMEOUT } from '../call.js';
 
 /** Options of {@link createTaskPool}. */
 export interface TaskPoolOptions {

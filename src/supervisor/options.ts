@@ -3,8 +3,8 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { PrimaryHandlers } from '../bus/primary-bus.js';
+import { assertTimeout } from '../call.js';
 import type { Contract } from '../contract.js';
-import { assertTimeout } from '../peer.js';
 import type { TaskPoolOptions } from '../pool/options.js';
 import type { TransportOptions } from '../transports/transport.js';
 import { type BackoffOptions, type ResolvedBackoff, resolveBackoff } from './backoff.js';

@@ -1,0 +1,75 @@
+/**
+ * The vocabulary of one call, shared by the peer and the buses: who calls, the options a caller
+ * passes, how a bus routes it, and the context a handler receives.
+ */
+import type { ProcedureDef } from './contract.js';
+
+/** Who made a call, as its handler sees it. */
+export type Caller = { kind: 'primary' } | { kind: 'worker'; id: number; pid?: number | undefined };
+
+/** The second argument of every handler. */
+export interface HandlerContext {
+  /** Aborted when the caller aborts, its timeout passes, it goes away, or this bus closes. */
+  signal: AbortSignal;
+  /** Who is calling. */
+  caller: Caller;
+  /** The procedure name. */
+  method: string;
+  /** The call's correlation id. */
+  callId: string;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /**
+   * Milliseconds to wait for the reply; `0` or `Infinity` waits forever.
+   * @default the bus's `timeout` (30 000 ms unless set)
+   */
+  timeout?: number;
+  /** Aborting rejects the call with ABORTED at once and aborts the handler's `ctx.signal`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * How a call is routed and checked, beyond the caller's own {@link CallOptions}. Buses keep one per
+ * method (it is the same for every call), so the hot path allocates nothing for it.
+ */
+export interface CallRoute {
+  /** The procedure's schemas, for validation on both sides of the wire. Omit for unvalidated calls. */
+  def?: ProcedureDef | undefined;
+  /** Ask the primary to relay the call. */
+  to?: number | 'all';
+  /** With `to: 'all'`, include the caller. */
+  self?: boolean;
+  /** How the error messages name the call target, when relayed. */
+  targetName?: string;
+  /** Set by the primary's relay: the worker the call came from. */
+  relayFrom?: number;
+  /** The deadline a relaying primary enforces per worker of a gather (defaults to `timeout`). */
+  relayDeadline?: number | undefined;
+  /** Resolve with the other end's raw reply instead of settling (the primary's relay). */
+  forward?: boolean;
+}
+
+/** Milliseconds; the default of every bus's `timeout` option. */
+export const DEFAULT_TIMEOUT = 30_000;
+
+/** True for a timeout that arms a timer (not 0, not Infinity). */
+export function isFiniteTimeout(timeout: number): boolean {
+  return timeout > 0 && timeout !== Number.POSITIVE_INFINITY;
+}
+
+/** Eagerly rejects a bad timeout option. */
+export function assertTimeout(timeout: unknown, where: string): asserts timeout is number {
+  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
+    throw new RangeError(
+      `${where}: timeout must be a number of milliseconds >= 0 (0 or Infinity: none), got ${String(timeout)}`,
+    );
+  }
+}
+
+/** What a served procedure resolves to: its definition and the function that runs it. */
+export interface ServedProcedure {
+  def: ProcedureDef;
+  handler: (input: any, ctx: HandlerContext) => unknown;
+}

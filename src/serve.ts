@@ -1,0 +1,186 @@
+/**
+ * The calls one end is serving for the other: input validation, the handler, output validation,
+ * the reply, and each call's abort signal (cancel, timeout or link closing). Synchronous while
+ * validation and the handler are, so a plain handler costs no promise and no microtask hop.
+ */
+import type { Caller, ServedProcedure } from './call.js';
+import { errorToWire, NoHandlerError } from './errors.js';
+import { CallContext, LazyAbort } from './handler-context.js';
+import type { ReplyMessage, RequestMessage } from './protocol.js';
+import { validate } from './validate.js';
+
+/** What the serving side needs from the peer that owns it. */
+export interface ServeHost {
+  /** How this end names itself in messages. */
+  localName(): string;
+  /** The identity handlers see for calls arriving on this link (relays override it). */
+  readonly remoteCaller: Caller;
+  /** Finds the handler for a method; `undefined` means NO_HANDLER. */
+  resolve(method: string): ServedProcedure | undefined;
+  /** Relays a request carrying `to` (only the primary can). */
+  readonly relay?: ((request: RequestMessage, signal: AbortSignal) => Promise<ReplyMessage>) | undefined;
+  /** Writes one reply. */
+  send(reply: ReplyMessage, done: (error?: Error) => void): void;
+  /** True once the link is closed: replies are no longer written. */
+  isClosed(): boolean;
+}
+
+/** The calls being served on one link. */
+export class IncomingCalls {
+  readonly #host: ServeHost;
+  readonly #running = new Map<string, LazyAbort>();
+
+  constructor(host: ServeHost) {
+    this.#host = host;
+  }
+
+  /** Calls whose handler (or relay) is still running. */
+  get size(): number {
+    return this.#running.size;
+  }
+
+  /** The caller gave up: abort that call's `ctx.signal` with `reason`. */
+  cancel(id: string, reason: Error): void {
+    this.#running.get(id)?.abort(reason);
+  }
+
+  /** The link closed: abort every running call's signal. */
+  abortAll(reason: Error): void {
+    for (const abort of this.#running.values()) abort.abort(reason);
+    this.#running.clear();
+  }
+
+  /**
+   * Serves one request. Stays synchronous while validation and the handler are, so a plain
+   * handler costs no promise and no microtask hop.
+   */
+  serve(request: RequestMessage): void {
+    if (this.#running.has(request.id)) return; // a duplicate id would clash with the running call
+    const abort = new LazyAbort();
+    this.#running.set(request.id, abort);
+    let reply: ReplyMessage | Promise<ReplyMessage>;
+    try {
+      reply = request.to === undefined ? this.#runHandler(request, abort) : this.#relay(request, abort);
+    } catch (error) {
+      reply = busErrorReply(error);
+    }
+    if (reply instanceof Promise) {
+      reply.then(
+        (settled) => this.#reply(request, settled),
+        (error: unknown) => this.#reply(request, busErrorReply(error)),
+      );
+    } else {
+      this.#reply(request, reply);
+    }
+  }
+
+  #reply(request: RequestMessage, reply: ReplyMessage): void {
+    this.#running.delete(request.id);
+    if (this.#host.isClosed()) return;
+    reply.id = request.id;
+    this.#host.send(reply, (error) => {
+      if (!error || this.#host.isClosed() || reply.k === 'err') return;
+      // The result could not be serialized: tell the caller instead of letting it time out.
+      this.#host.send({ ...busErrorReply(error), id: request.id }, () => {});
+    });
+  }
+
+  #relay(request: RequestMessage, abort: LazyAbort): ReplyMessage | Promise<ReplyMessage> {
+    const relay = this.#host.relay;
+    if (relay) return relay(request, abort.signal);
+    return busErrorReply(
+      new NoHandlerError(
+        `call "${request.m}" asked ${this.#host.localName()} to relay it, which only the primary does`,
+      ),
+    );
+  }
+
+  #runHandler(request: RequestMessage, abort: LazyAbort): ReplyMessage | Promise<ReplyMessage> {
+    const served = this.#host.resolve(request.m);
+    if (!served) {
+      return busErrorReply(
+        new NoHandlerError(
+          `call "${request.m}": ${this.#host.localName()} has no handler for "${request.m}"`,
+        ),
+      );
+    }
+    let input: unknown;
+    try {
+      input = validate(served.def.input, request.i, () => ({
+        what: 'input',
+        subject: `call "${request.m}"`,
+        side: `on ${this.#host.localName()} on receipt`,
+      }));
+    } catch (error) {
+      return busErrorReply(error);
+    }
+    if (input instanceof Promise) {
+      return input.then((value) => this.#invoke(request, served, value, abort), busErrorReply);
+    }
+    return this.#invoke(request, served, input, abort);
+  }
+
+  #invoke(
+    request: RequestMessage,
+    served: ServedProcedure,
+    input: unknown,
+    abort: LazyAbort,
+  ): ReplyMessage | Promise<ReplyMessage> {
+    const caller: Caller =
+      request.f === undefined ? this.#host.remoteCaller : { kind: 'worker', id: request.f };
+    let output: unknown;
+    try {
+      output = served.handler(input, new CallContext(abort, caller, request.m, request.id));
+    } catch (error) {
+      return handlerErrorReply(error);
+    }
+    if (isThenable(output)) {
+      return Promise.resolve(output).then(
+        (value) => this.#checkOutput(request, served, value),
+        handlerErrorReply,
+      );
+    }
+    return this.#checkOutput(request, served, output);
+  }
+
+  #checkOutput(
+    request: RequestMessage,
+    served: ServedProcedure,
+    output: unknown,
+  ): ReplyMessage | Promise<ReplyMessage> {
+    let checked: unknown;
+    try {
+      checked = validate(served.def.output, output, () => ({
+        what: 'output',
+        subject: `call "${request.m}"`,
+        side: `on ${this.#host.localName()} before replying`,
+      }));
+    } catch (error) {
+      return busErrorReply(error);
+    }
+    if (checked instanceof Promise) return checked.then(resultReply, busErrorReply);
+    return resultReply(checked);
+  }
+}
+
+/** A successful reply carrying `output`. */
+function resultReply(output: unknown): ReplyMessage {
+  const reply: ReplyMessage = { $cb: 1, k: 'res', id: '' };
+  if (output !== undefined) reply.o = output;
+  return reply;
+}
+
+/** The handler threw: the caller sees REMOTE. */
+function handlerErrorReply(error: unknown): ReplyMessage {
+  return { $cb: 1, k: 'err', id: '', e: errorToWire(error) };
+}
+
+/** True for a promise or any other thenable a handler may return. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/** A failure of the bus itself (NO_HANDLER, VALIDATION, …): the caller rethrows it with its code. */
+export function busErrorReply(error: unknown): ReplyMessage {
+  return { $cb: 1, k: 'err', id: '', e: errorToWire(error), b: true };
+}
