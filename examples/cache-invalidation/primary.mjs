@@ -23,7 +23,11 @@ const bus = createPrimaryBus(contract, {
 
 const workers = Array.from({ length: WORKERS }, () => cluster.fork());
 await new Promise((resolve) => {
-  const stop = bus.watchWorkers(() => bus.readyWorkerIds().length === WORKERS && (stop(), resolve()));
+  const stop = bus.watchWorkers(() => {
+    if (bus.readyWorkerIds().length < WORKERS) return;
+    stop();
+    resolve();
+  });
 });
 
 const readEverywhere = async (key) => {

@@ -1,7 +1,8 @@
 // The contract the primary and its workers share: every worker serves `stats`, the primary
 // serves `clusterStats` (which gathers `stats` from every worker).
-import { z } from 'zod';
+
 import { defineContract } from 'clusterbus';
+import { z } from 'zod';
 
 const WorkerStats = z.object({
   pid: z.number(),

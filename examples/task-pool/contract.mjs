@@ -1,6 +1,7 @@
 // The contract both sides import: one CPU-bound procedure.
-import { z } from 'zod';
+
 import { defineContract } from 'clusterbus';
+import { z } from 'zod';
 
 export const contract = defineContract({
   worker: {
