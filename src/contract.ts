@@ -85,7 +85,7 @@ export type ContractEvents<C> = C extends { events: infer E extends EventMap }
 /** What the caller passes as input (before the schema's transforms). */
 export type CallInput<P> = P extends { input: infer S extends StandardSchemaV1 }
   ? StandardSchemaV1.InferInput<S>
-  : void;
+  : undefined;
 /** What the handler receives (after the schema's transforms). */
 export type HandlerInput<P> = P extends { input: infer S extends StandardSchemaV1 }
   ? StandardSchemaV1.InferOutput<S>
@@ -107,6 +107,4 @@ export type EventPayload<S> = S extends StandardSchemaV1 ? StandardSchemaV1.Infe
 export type CallArgs<P, Options> =
   undefined extends CallInput<P>
     ? [input?: CallInput<P>, options?: Options]
-    : void extends CallInput<P>
-      ? [input?: undefined, options?: Options]
-      : [input: CallInput<P>, options?: Options];
+    : [input: CallInput<P>, options?: Options];

@@ -206,8 +206,9 @@ export function errorToWire(thrown: unknown, depth = 0): WireError {
 }
 
 /** Rebuilds an `Error` from wire data; a clusterbus code becomes its {@link BusError} subclass. */
-export function errorFromWire(wire: WireError): Error {
-  const cause = wire.cause ? errorFromWire(wire.cause) : undefined;
+export function errorFromWire(wire: WireError, depth = 0): Error {
+  // A cause chain from the wire may be cyclic (advanced serialization keeps cycles): cap it.
+  const cause = wire.cause && depth < MAX_CAUSE_DEPTH ? errorFromWire(wire.cause, depth + 1) : undefined;
   const options = cause ? { cause } : undefined;
   let error: Error;
   if (typeof wire.code === 'string' && CODES.has(wire.code) && wire.code !== 'REMOTE') {

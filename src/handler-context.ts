@@ -6,9 +6,15 @@ import type { Caller, HandlerContext } from './call.js';
  * one): an `AbortController` costs several microseconds, most handlers never look.
  */
 export class LazyAbort {
+  /** The procedure being served, for the abort reason's message. */
+  readonly method: string;
   #controller: AbortController | undefined;
   #aborted = false;
   #reason: unknown;
+
+  constructor(method: string) {
+    this.method = method;
+  }
 
   get signal(): AbortSignal {
     if (!this.#controller) {

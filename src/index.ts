@@ -62,13 +62,17 @@ export type { BackoffOptions } from './supervisor/backoff.js';
 export type { CrashBudgetOptions } from './supervisor/crash-budget.js';
 export {
   ClusterStartError,
+  isSupervisorError,
   ReloadError,
   type ReplacedWorker,
   type StartFailure,
+  SupervisorError,
+  SupervisorErrorCode,
 } from './supervisor/errors.js';
 export type {
   CrashLoop,
   ReloadResult,
+  RespawnFailed,
   RespawnScheduled,
   ShutdownResult,
   SupervisorEvents,

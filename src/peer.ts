@@ -20,7 +20,6 @@ import {
   errorFromWire,
   errorToWire,
   isBusError,
-  NoHandlerError,
   OverloadedError,
   PeerGoneError,
   RemoteError,
@@ -37,7 +36,7 @@ import {
   type ReplyMessage,
   type RequestMessage,
 } from './protocol.js';
-import { busErrorReply, IncomingCalls } from './serve.js';
+import { IncomingCalls } from './serve.js';
 import type { Transport } from './transports/transport.js';
 import { validate } from './validate.js';
 
@@ -64,8 +63,14 @@ export interface PeerOptions {
   localName: string | (() => string);
   /** How this end names the other: `worker 3`, `the primary`. */
   remoteName: string;
-  /** The identity handlers see for calls arriving on this link (relays override it). */
+  /** The identity handlers see for calls arriving on this link. */
   remoteCaller: Caller;
+  /**
+   * Believe the relayed-from worker id a request carries (the worker side of a link to the
+   * primary). Never on the primary, or a worker could pose as another.
+   * @default false
+   */
+  trustRelayedCaller?: boolean;
   /** Default call timeout in ms (0 or Infinity: none). */
   timeout: number;
   hooks: PeerHooks;
@@ -110,7 +115,9 @@ export class Peer {
     this.#transport = options.transport;
     this.#incoming = new IncomingCalls({
       localName: () => this.#localName,
+      remoteName: options.remoteName,
       remoteCaller: options.remoteCaller,
+      trustRelayedCaller: options.trustRelayedCaller ?? false,
       resolve: options.hooks.resolve,
       relay: options.hooks.relay,
       send: (reply, done) => this.#post(reply, done),
@@ -168,15 +175,7 @@ export class Peer {
     route: CallRoute = NO_ROUTE,
   ): Promise<unknown> {
     const targetName = route.targetName ?? this.#options.remoteName;
-    if (this.#closedWith) return Promise.reject(this.#rejectionFor(method, targetName));
     const signal = options.signal;
-    if (signal?.aborted) {
-      return Promise.reject(
-        new AbortedError(`call "${method}" to ${targetName} was aborted before it was sent`, {
-          cause: signal.reason,
-        }),
-      );
-    }
     const timeout = options.timeout ?? this.#options.timeout;
     assertTimeout(timeout, `call "${method}"`);
     let checkedInput: unknown;
@@ -205,6 +204,15 @@ export class Peer {
     route: CallRoute,
     targetName: string,
   ): Promise<unknown> {
+    // Checked here, after validation: an async schema may have let the link close or the signal fire.
+    if (this.#closedWith) return Promise.reject(this.#rejectionFor(method, targetName));
+    if (signal?.aborted) {
+      return Promise.reject(
+        new AbortedError(`call "${method}" to ${targetName} was aborted before it was sent`, {
+          cause: signal.reason,
+        }),
+      );
+    }
     const id = this.#idPrefix + (this.#counter++).toString(36);
     const request: RequestMessage = { $cb: 1, k: 'req', id, m: method };
     if (input !== undefined) request.i = input;
@@ -417,12 +425,7 @@ export class Peer {
         this.#incoming.serve(parsed);
         return;
       case 'cancel':
-        this.#incoming.cancel(
-          parsed.id,
-          parsed.r === 'timeout'
-            ? new TimeoutError(`the caller of ${parsed.id} timed out`)
-            : new AbortedError(`the caller of ${parsed.id} aborted`),
-        );
+        this.#incoming.cancel(parsed.id, parsed.r === 'timeout' ? 'timeout' : 'aborted');
         return;
       case 'evt':
         this.#options.hooks.event(parsed);

@@ -122,6 +122,8 @@ export function parseMessage(value: unknown): Message | ProtocolViolation | unde
       if (typeof msg.id !== 'string' || typeof msg.m !== 'string') return bad('request without id or method');
       if (msg.to !== undefined && msg.to !== 'all' && !Number.isInteger(msg.to))
         return bad('request with bad "to"');
+      if (msg.f !== undefined && !Number.isInteger(msg.f)) return bad('request with bad "f"');
+      if (msg.t !== undefined && typeof msg.t !== 'number') return bad('request with bad "t"');
       return value as RequestMessage;
     case 'cancel':
       return typeof msg.id === 'string' ? (value as CancelMessage) : bad('cancel without id');

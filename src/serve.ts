@@ -4,7 +4,7 @@
  * validation and the handler are, so a plain handler costs no promise and no microtask hop.
  */
 import type { Caller, ServedProcedure } from './call.js';
-import { errorToWire, NoHandlerError } from './errors.js';
+import { AbortedError, errorToWire, NoHandlerError, TimeoutError } from './errors.js';
 import { CallContext, LazyAbort } from './handler-context.js';
 import type { ReplyMessage, RequestMessage } from './protocol.js';
 import { validate } from './validate.js';
@@ -13,8 +13,15 @@ import { validate } from './validate.js';
 export interface ServeHost {
   /** How this end names itself in messages. */
   localName(): string;
-  /** The identity handlers see for calls arriving on this link (relays override it). */
+  /** How this end names the other: `worker 3`, `the primary`. */
+  readonly remoteName: string;
+  /** The identity handlers see for calls arriving on this link. */
   readonly remoteCaller: Caller;
+  /**
+   * Believe the `f` (relayed-from) field of a request. Only a worker may: its only link is the
+   * primary, which sets `f` when it relays. The primary never does, or a worker could pose as another.
+   */
+  readonly trustRelayedCaller: boolean;
   /** Finds the handler for a method; `undefined` means NO_HANDLER. */
   resolve(method: string): ServedProcedure | undefined;
   /** Relays a request carrying `to` (only the primary can). */
@@ -39,9 +46,16 @@ export class IncomingCalls {
     return this.#running.size;
   }
 
-  /** The caller gave up: abort that call's `ctx.signal` with `reason`. */
-  cancel(id: string, reason: Error): void {
-    this.#running.get(id)?.abort(reason);
+  /** The caller gave up (it aborted or timed out): abort that call's `ctx.signal`. */
+  cancel(id: string, why: 'aborted' | 'timeout'): void {
+    const abort = this.#running.get(id);
+    if (!abort) return;
+    const what = `call "${abort.method}" from ${this.#host.remoteName}`;
+    abort.abort(
+      why === 'timeout'
+        ? new TimeoutError(`${what} timed out on the caller's side; stop the work`)
+        : new AbortedError(`${what} was aborted by the caller; stop the work`),
+    );
   }
 
   /** The link closed: abort every running call's signal. */
@@ -56,7 +70,7 @@ export class IncomingCalls {
    */
   serve(request: RequestMessage): void {
     if (this.#running.has(request.id)) return; // a duplicate id would clash with the running call
-    const abort = new LazyAbort();
+    const abort = new LazyAbort(request.m);
     this.#running.set(request.id, abort);
     let reply: ReplyMessage | Promise<ReplyMessage>;
     try {
@@ -127,7 +141,9 @@ export class IncomingCalls {
     abort: LazyAbort,
   ): ReplyMessage | Promise<ReplyMessage> {
     const caller: Caller =
-      request.f === undefined ? this.#host.remoteCaller : { kind: 'worker', id: request.f };
+      request.f !== undefined && this.#host.trustRelayedCaller
+        ? { kind: 'worker', id: request.f }
+        : this.#host.remoteCaller;
     let output: unknown;
     try {
       output = served.handler(input, new CallContext(abort, caller, request.m, request.id));

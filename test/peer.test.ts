@@ -102,6 +102,9 @@ describe('timeouts', () => {
     expect((error as Error).message).toBe('call "wait" to worker 1 timed out after 30 ms');
     await until(() => aborts.length === 1);
     expect((aborts[0] as Error).name).toBe('TimeoutError');
+    expect((aborts[0] as Error).message).toBe(
+      `call "wait" from the primary timed out on the caller's side; stop the work`,
+    );
     expect(primary.worker(1)?.inFlight).toBe(0);
   });
 

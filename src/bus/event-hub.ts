@@ -60,11 +60,7 @@ export class EventHub {
       subject: `event "${event}"`,
       side: `on ${this.#name()} before sending`,
     });
-    if (value instanceof Promise) {
-      throw new TypeError(
-        `event "${event}": async schemas are not supported for events (they would break send order)`,
-      );
-    }
+    if (value instanceof Promise) throw asyncSchemaError(value, `event "${event}" on ${this.#name()}`);
     return value;
   }
 
@@ -88,7 +84,9 @@ export class EventHub {
         subject: `event "${message.n}" from ${fromName}`,
         side: `on ${this.#name()} on receipt (dropped)`,
       });
-      if (payload instanceof Promise) throw new TypeError('async event schemas are not supported');
+      if (payload instanceof Promise) {
+        throw asyncSchemaError(payload, `event "${message.n}" from ${fromName} (dropped)`);
+      }
       return { payload };
     } catch (error) {
       this.reportError(error as BusError);
@@ -110,4 +108,15 @@ export class EventHub {
   #schema(event: string) {
     return Object.hasOwn(this.#schemas, event) ? this.#schemas[event] : undefined;
   }
+}
+
+/**
+ * Events are validated synchronously so they keep their send order. An async schema is refused;
+ * its pending result is settled here so a failing refinement cannot become an unhandled rejection.
+ */
+function asyncSchemaError(pending: Promise<unknown>, what: string): ValidationError {
+  pending.catch(() => {});
+  return new ValidationError(
+    `${what}: the payload schema is async (an async refine or transform); event schemas must be synchronous so events keep their order`,
+  );
 }

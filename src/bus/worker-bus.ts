@@ -17,7 +17,7 @@ import type {
   ProcedureDef,
   WorkerProcedures,
 } from '../contract.js';
-import { ClosedError, errorFromWire, RemoteError, type WireError } from '../errors.js';
+import { type BusError, ClosedError, errorFromWire, RemoteError, type WireError } from '../errors.js';
 import { Peer } from '../peer.js';
 import type { ControlMessage, EventMessage } from '../protocol.js';
 import { processTransport } from '../transports/process.js';
@@ -92,7 +92,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   readonly #primaryRoute: ReturnType<typeof routeTable>;
   readonly #workerRoute: ReturnType<typeof routeTable>;
   #peers: PeerInfo[] = [];
-  #isReady = false;
+  #ready: Promise<void> | undefined;
   #closed = false;
 
   constructor(contract: C, options: WorkerBusOptions<C> = {}) {
@@ -112,6 +112,8 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
       localName,
       remoteName: 'the primary',
       remoteCaller: { kind: 'primary' },
+      // Requests the primary relays from other workers carry the sender's id.
+      trustRelayedCaller: true,
       timeout,
       hello: { workerId: cluster.worker?.id, pid: process.pid },
       hooks: {
@@ -119,7 +121,13 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
         event: (message) => this.#onEvent(message),
         control: (message) => {
           if (message.c === 'peers' && Array.isArray(message.d)) {
-            this.#peers = (message.d as PeerInfo[]).filter((peer) => peer.id !== this.id);
+            this.#peers = (message.d as unknown[]).filter(
+              (peer): peer is PeerInfo =>
+                typeof peer === 'object' &&
+                peer !== null &&
+                typeof (peer as PeerInfo).id === 'number' &&
+                (peer as PeerInfo).id !== this.id,
+            );
           }
           if (message.c === 'drain') void this.#lifecycle.drain(message.d);
           for (const listener of [...this.#controlListeners]) listener(message);
@@ -136,9 +144,9 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     return typeof fromPrimary === 'number' ? fromPrimary : cluster.worker?.id;
   }
 
-  /** True after {@link ready} was called. */
+  /** True after {@link ready} was called (and did not fail). */
   get isReady(): boolean {
-    return this.#isReady;
+    return this.#ready !== undefined;
   }
 
   /** The contract this bus was created with. */
@@ -248,10 +256,17 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
    * Tells the primary this worker can take routed work (gathers, broadcasts, pool tasks, traffic
    * from the supervisor). Call it once the app is listening. Idempotent.
    */
-  async ready(): Promise<void> {
-    if (this.#isReady) return;
-    this.#isReady = true;
-    await this.#peer.sendControl('ready');
+  ready(): Promise<void> {
+    if (this.#ready) return this.#ready;
+    const sent = this.#peer.sendControl('ready');
+    this.#ready = sent;
+    // `bus.ready()` is often not awaited: a failure must not become an unhandled rejection.
+    // It is reported on 'error', and a later ready() tries again.
+    sent.catch((error: BusError) => {
+      this.#ready = undefined;
+      this.#hub.reportError(error);
+    });
+    return sent;
   }
 
   /** The other workers the primary last announced (copies; this worker excluded). */

@@ -1,7 +1,50 @@
 /**
  * Failures of the supervisor itself (as opposed to a call on the bus): a cluster that could not
- * start, a reload that was aborted. Both carry a stable `code` and the details as data.
+ * start, a reload that was aborted. Both extend {@link SupervisorError}: a `name`, a stable `code`
+ * and the details as data. Check with {@link isSupervisorError}, which does not rely on `instanceof`
+ * (two copies of the package in one app each have their own classes).
  */
+
+/** The stable codes of supervisor failures. Switch on `error.code`, never on the message. */
+export const SupervisorErrorCode = {
+  /** `startCluster` gave up: see {@link ClusterStartError}. */
+  CLUSTER_START_FAILED: 'CLUSTER_START_FAILED',
+  /** A rolling reload was aborted: see {@link ReloadError}. */
+  RELOAD_FAILED: 'RELOAD_FAILED',
+} as const;
+
+/** One of the stable {@link SupervisorErrorCode} strings. */
+export type SupervisorErrorCode = (typeof SupervisorErrorCode)[keyof typeof SupervisorErrorCode];
+
+const SUPERVISOR_CODES = new Set<string>(Object.values(SupervisorErrorCode));
+
+/** The base of the supervisor's own errors. Bus call failures are `BusError`s instead. */
+export class SupervisorError extends Error {
+  override name = 'SupervisorError';
+  /** Stable code to switch on. */
+  readonly code: SupervisorErrorCode;
+
+  constructor(code: SupervisorErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
+    this.code = code;
+  }
+}
+
+/**
+ * True for a {@link SupervisorError} (start or reload failure), judged by its `name` and `code`
+ * rather than `instanceof`.
+ */
+export function isSupervisorError(value: unknown): value is SupervisorError {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as { code?: unknown; message?: unknown; name?: unknown };
+  return (
+    typeof candidate.code === 'string' &&
+    SUPERVISOR_CODES.has(candidate.code) &&
+    typeof candidate.message === 'string' &&
+    typeof candidate.name === 'string' &&
+    candidate.name.endsWith('Error')
+  );
+}
 
 /** Why one worker did not become ready during `startCluster`. */
 export interface StartFailure {
@@ -13,15 +56,14 @@ export interface StartFailure {
 }
 
 /** `startCluster` gave up: some workers exited or did not call `ready()` in time. */
-export class ClusterStartError extends Error {
+export class ClusterStartError extends SupervisorError {
   override name = 'ClusterStartError';
-  /** Stable code to switch on. */
-  readonly code = 'CLUSTER_START_FAILED';
+  declare readonly code: 'CLUSTER_START_FAILED';
   /** One entry per worker that failed. */
   readonly failures: StartFailure[];
 
   constructor(message: string, failures: StartFailure[]) {
-    super(message);
+    super(SupervisorErrorCode.CLUSTER_START_FAILED, message);
     this.failures = failures;
   }
 }
@@ -43,10 +85,9 @@ export interface ReplacedWorker {
  * probation, or the cluster began shutting down. The workers not yet replaced keep serving;
  * `replaced` lists the slots that already run the new code.
  */
-export class ReloadError extends Error {
+export class ReloadError extends SupervisorError {
   override name = 'ReloadError';
-  /** Stable code to switch on. */
-  readonly code = 'RELOAD_FAILED';
+  declare readonly code: 'RELOAD_FAILED';
   /** Slots replaced before the failure. */
   readonly replaced: ReplacedWorker[];
   /** The slot whose replacement failed, if one did. */
@@ -56,7 +97,7 @@ export class ReloadError extends Error {
     message: string,
     options: { cause?: unknown; replaced: ReplacedWorker[]; slot?: number | undefined },
   ) {
-    super(message, { cause: options.cause });
+    super(SupervisorErrorCode.RELOAD_FAILED, message, { cause: options.cause });
     this.replaced = options.replaced;
     this.slot = options.slot;
   }

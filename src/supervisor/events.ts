@@ -39,6 +39,20 @@ export interface RespawnScheduled {
   delay: number;
 }
 
+/** Forking a slot's worker again after a crash failed (e.g. `spawn E2BIG`, `EAGAIN`). */
+export interface RespawnFailed {
+  slot: number;
+  /** The fork that failed counts as a crash of the slot; this is that slot's consecutive crash count. */
+  attempt: number;
+  /** What the fork threw, wrapped with the slot in its message. */
+  error: Error;
+  /**
+   * True when another attempt follows after a backoff (a `respawnScheduled` event tells when);
+   * false when the failure spent the crash budget (a `crashLoop` event follows) or the cluster is closing.
+   */
+  retrying: boolean;
+}
+
 /** A slot spent its crash budget and is no longer respawned. */
 export interface CrashLoop {
   slot: number;
@@ -58,11 +72,11 @@ export interface ReloadResult {
 
 /** What {@link Supervisor.shutdown} resolves with. */
 export interface ShutdownResult {
-  /** True when every worker exited before the deadline. */
+  /** True when every worker exited on its own (not by a signal) before the deadline. */
   graceful: boolean;
-  /** Workers that exited on their own after draining. */
+  /** Workers that exited on their own (with an exit code, not a signal) before the deadline. */
   drained: number[];
-  /** Workers SIGKILLed at the deadline. */
+  /** Workers SIGKILLed at the deadline, or ended by a signal while draining. */
   killed: number[];
   durationMs: number;
 }
@@ -79,7 +93,21 @@ export interface SupervisorEvents {
   workerExit: (exit: WorkerExit) => void;
   /** A crashed worker's slot will be forked again after `delay` ms. */
   respawnScheduled: (respawn: RespawnScheduled) => void;
-  /** A slot spent its crash budget; the cluster keeps serving on the other slots. */
+  /** Forking a slot's worker again after a crash failed (e.g. `spawn E2BIG`, `EAGAIN`). */
+export interface RespawnFailed {
+  slot: number;
+  /** The fork that failed counts as a crash of the slot; this is that slot's consecutive crash count. */
+  attempt: number;
+  /** What the fork threw, wrapped with the slot in its message. */
+  error: Error;
+  /**
+   * True when another attempt follows after a backoff (a `respawnScheduled` event tells when);
+   * false when the failure spent the crash budget (a `crashLoop` event follows) or the cluster is closing.
+   */
+  retrying: boolean;
+}
+
+/** A slot spent its crash budget; the cluster keeps serving on the other slots. */
   crashLoop: (loop: CrashLoop) => void;
   /** A rolling reload began. */
   reloadStart: (info: { slots: number; parallel: number }) => void;
@@ -93,6 +121,9 @@ export interface SupervisorEvents {
   shutdownStart: (info: { reason: string; timeout: number }) => void;
   /** Every worker is gone. */
   shutdownDone: (result: ShutdownResult) => void;
-  /** Something failed that no caller can be told about (e.g. a fork threw during a respawn). */
+  /**
+   * Something failed that no caller can be told about (e.g. a fork threw during a respawn; that one
+   * also arrives as `respawnFailed`). Without a listener it becomes a process warning, not a throw.
+   */
   error: (error: Error) => void;
 }

@@ -56,6 +56,10 @@ export function createTransport(channel: RawChannel, options?: TransportOptions)
     (reason) => markClosed(reason),
   );
 
+  // Attached after the channel already died (a worker that exited before `attach()`): no close
+  // event will ever come, so close now and let the bus fail its calls with PEER_GONE.
+  if (!channel.isOpen()) markClosed('closed before it was attached');
+
   const goneError = (cause?: unknown) =>
     new PeerGoneError(`cannot send to ${channel.name}: the IPC channel is closed`, cause ? { cause } : {});
 
