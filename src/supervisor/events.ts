@@ -42,15 +42,13 @@ export interface RespawnScheduled {
 /** Forking a slot's worker again after a crash failed (e.g. `spawn E2BIG`, `EAGAIN`). */
 export interface RespawnFailed {
   slot: number;
-  /** The fork that failed counts as a crash of the slot; this is that slot's consecutive crash count. */
+  /** The respawn attempt that failed (the `attempt` of the `respawnScheduled` that planned it). */
   attempt: number;
-  /** What the fork threw, wrapped with the slot in its message. */
-  error: Error;
   /**
-   * True when another attempt follows after a backoff (a `respawnScheduled` event tells when);
-   * false when the failure spent the crash budget (a `crashLoop` event follows) or the cluster is closing.
+   * What the fork threw (as `cause`), with the slot in the message. The failure counts as a crash
+   * of the slot: a `respawnScheduled` (retry with a longer backoff) or `crashLoop` event follows.
    */
-  retrying: boolean;
+  error: Error;
 }
 
 /** A slot spent its crash budget and is no longer respawned. */
@@ -93,21 +91,12 @@ export interface SupervisorEvents {
   workerExit: (exit: WorkerExit) => void;
   /** A crashed worker's slot will be forked again after `delay` ms. */
   respawnScheduled: (respawn: RespawnScheduled) => void;
-  /** Forking a slot's worker again after a crash failed (e.g. `spawn E2BIG`, `EAGAIN`). */
-export interface RespawnFailed {
-  slot: number;
-  /** The fork that failed counts as a crash of the slot; this is that slot's consecutive crash count. */
-  attempt: number;
-  /** What the fork threw, wrapped with the slot in its message. */
-  error: Error;
   /**
-   * True when another attempt follows after a backoff (a `respawnScheduled` event tells when);
-   * false when the failure spent the crash budget (a `crashLoop` event follows) or the cluster is closing.
+   * Forking a crashed slot's worker again threw. It counts against the slot's crash budget and is
+   * retried with backoff. With no listener for this event nor `'error'`, a process warning is emitted.
    */
-  retrying: boolean;
-}
-
-/** A slot spent its crash budget; the cluster keeps serving on the other slots. */
+  respawnFailed: (failure: RespawnFailed) => void;
+  /** A slot spent its crash budget; the cluster keeps serving on the other slots. */
   crashLoop: (loop: CrashLoop) => void;
   /** A rolling reload began. */
   reloadStart: (info: { slots: number; parallel: number }) => void;
