@@ -7,6 +7,7 @@ export const contract = defineContract({
     stats: { output: z.object({ pid: z.number(), served: z.number(), uptimeMs: z.number() }) },
     greet: { input: z.object({ name: z.string().min(1) }), output: z.string() },
     explode: { output: z.void() },
+    nap: { input: z.object({ ms: z.number() }), output: z.string() },
   },
   primary: {
     config: { input: z.object({ key: z.enum(['greeting', 'color']) }), output: z.string() },

@@ -59,11 +59,11 @@ for (const attempt of [
 }
 
 console.log('\n5. a worker dies with a call pending:');
-const pending = bus.call(workers[1], 'greet', { name: 'Eve' });
-workers[1].process.kill('SIGKILL');
-await pending.then(
-  () => console.log('  (it answered before it died)'),
-  (error) => console.log(`  ${error.code}: ${error.message}`),
+const pending = bus.call(workers[1], 'nap', { ms: 10_000 });
+setTimeout(() => workers[1].process.kill('SIGKILL'), 100);
+const started = Date.now();
+await pending.catch((error) =>
+  console.log(`  ${error.code} after ${Date.now() - started} ms: ${error.message}`),
 );
 
 bus.close();

@@ -14,6 +14,7 @@ const bus = createWorkerBus(contract, {
       const greeting = await bus.call('config', { key: 'greeting' });
       return `${greeting}, ${name}! (from worker ${bus.id}, pid ${process.pid})`;
     },
+    nap: ({ ms }) => new Promise((resolve) => setTimeout(() => resolve(`slept ${ms} ms`), ms)),
     explode: () => {
       const error = new Error('the flux capacitor is out of flux');
       error.code = 'E_FLUX';

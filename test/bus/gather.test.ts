@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createPrimaryBus, type PrimaryBus, RemoteError, TimeoutError } from '../../src/index.js';
 import { contract, type TestContract } from '../fixtures/contract.js';
 import { forkReady, useWorkerCleanup } from '../helpers/cluster.js';
+import { until } from '../helpers/memory.js';
 
 useWorkerCleanup();
 
@@ -57,12 +58,14 @@ describe('callAll', () => {
     await expect(bus.callAll('stats')).resolves.toEqual([]);
   });
 
-  it('aborts the whole gather with the signal, each result ABORTED', async () => {
-    const { bus } = await mixedCluster();
-    const results = await bus.callAll('probe', undefined, {
-      signal: AbortSignal.timeout(300),
-      timeout: 10_000,
-    });
+  it('aborts what is still pending when the signal fires; settled results keep their outcome', async () => {
+    const { bus, slow } = await mixedCluster();
+    const controller = new AbortController();
+    const gathering = bus.callAll('probe', undefined, { signal: controller.signal, timeout: 10_000 });
+    // Abort once only the slow worker is still working on it.
+    await until(() => bus.workers().every((row) => row.inFlight === (row.id === slow.id ? 1 : 0)));
+    controller.abort();
+    const results = await gathering;
     const codes = results.map((result) => (result.ok ? 'ok' : result.error.code)).sort();
     expect(codes).toEqual(['ABORTED', 'REMOTE', 'ok']);
   });

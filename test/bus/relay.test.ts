@@ -46,7 +46,8 @@ describe('worker to worker', () => {
     const killedAt = Date.now();
     b!.process.kill('SIGKILL');
     const error = (await call) as RemoteError;
-    expect(Date.now() - killedAt).toBeLessThan(1_000);
+    // Well before the 25 s timeout; the margin absorbs a loaded CI machine.
+    expect(Date.now() - killedAt).toBeLessThan(2_000);
     expect(error.remote).toMatchObject({ name: 'PeerGoneError', code: 'PEER_GONE' });
   });
 
