@@ -70,6 +70,8 @@ export function assertTimeout(timeout: unknown, where: string): asserts timeout 
 
 /** What a served procedure resolves to: its definition and the function that runs it. */
 export interface ServedProcedure {
+  /** The procedure's schemas: input checked on receipt, output before replying. */
   def: ProcedureDef;
+  /** The user's handler. */
   handler: (input: any, ctx: HandlerContext) => unknown;
 }

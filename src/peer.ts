@@ -58,6 +58,7 @@ export interface PeerHooks {
 
 /** Options of {@link createPeer}. */
 export interface PeerOptions {
+  /** The channel this end talks over. */
   transport: Transport;
   /** How this end names itself in messages: `the primary`, `worker 3` (a function when it can change). */
   localName: string | (() => string);
@@ -73,6 +74,7 @@ export interface PeerOptions {
   trustRelayedCaller?: boolean;
   /** Default call timeout in ms (0 or Infinity: none). */
   timeout: number;
+  /** How the owning bus handles what the peer does not: handlers, relays, events, control, errors. */
   hooks: PeerHooks;
   /** Extra data sent with this end's hello (e.g. the worker's id and pid). */
   hello?: Record<string, unknown>;

@@ -252,6 +252,10 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     await this.#linkFor(worker, `event "${event}"`).peer.sendEvent({ $cb: 1, k: 'evt', n: event, p });
   }
 
+  /**
+   * Listens to a contract event (payload typed and already validated; `meta.from` is the sender),
+   * or to `'error'`: messages dropped because they were malformed or failed their schema.
+   */
   on<E extends PrimaryEvent<C>>(event: E, listener: EventListener<C, E>): this;
   on(event: 'error', listener: ErrorListener): this;
   on(event: string, listener: (...args: any[]) => void): this {
@@ -259,6 +263,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     return this;
   }
 
+  /** Like {@link on}, for the next event only. */
   once<E extends PrimaryEvent<C>>(event: E, listener: EventListener<C, E>): this;
   once(event: 'error', listener: ErrorListener): this;
   once(event: string, listener: (...args: any[]) => void): this {
@@ -266,6 +271,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     return this;
   }
 
+  /** Removes `listener`, or every listener of `event` when omitted. */
   off<E extends PrimaryEvent<C>>(event: E, listener?: EventListener<C, E>): this;
   off(event: 'error', listener?: ErrorListener): this;
   off(event: string, listener?: (...args: any[]) => void): this {

@@ -231,6 +231,10 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     await this.#peer.sendEvent(message);
   }
 
+  /**
+   * Listens to a contract event (payload typed and already validated; `meta.from` is the sender),
+   * or to `'error'`: messages dropped because they were malformed or failed their schema.
+   */
   on<E extends WorkerEvent<C>>(event: E, listener: EventListener<C, E>): this;
   on(event: 'error', listener: ErrorListener): this;
   on(event: string, listener: (...args: any[]) => void): this {
@@ -238,6 +242,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     return this;
   }
 
+  /** Like {@link on}, for the next event only. */
   once<E extends WorkerEvent<C>>(event: E, listener: EventListener<C, E>): this;
   once(event: 'error', listener: ErrorListener): this;
   once(event: string, listener: (...args: any[]) => void): this {
@@ -245,6 +250,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     return this;
   }
 
+  /** Removes `listener`, or every listener of `event` when omitted. */
   off<E extends WorkerEvent<C>>(event: E, listener?: EventListener<C, E>): this;
   off(event: 'error', listener?: ErrorListener): this;
   off(event: string, listener?: (...args: any[]) => void): this {
