@@ -22,7 +22,10 @@ export interface ReloadHost {
   adopt(slot: number, member: Member, spec: SpawnSpec): Member | undefined;
   /** Drains `member` with a deadline, SIGKILL after it. */
   retire(member: Member, timeout: number, reason: string): Promise<boolean>;
-  /** Gets rid of a failed replacement at once. */
+  /**
+   * Gets rid of a failed replacement at once (SIGKILL) — unless a shutdown is already draining
+   * it, in which case the shutdown owns it and it is left to finish its drain.
+   */
   discard(member: Member): Promise<void>;
   emitStep(step: ReplacedWorker & { index: number; total: number }): void;
 }

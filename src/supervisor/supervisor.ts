@@ -14,7 +14,13 @@ import type { PoolStats } from '../pool/stats.js';
 import { backoffDelay } from './backoff.js';
 import { CrashBudget } from './crash-budget.js';
 import { ClusterStartError, ReloadError, type StartFailure } from './errors.js';
-import type { ReloadResult, ShutdownResult, SupervisorEvents, WorkerStatus } from './events.js';
+import type {
+  ReloadResult,
+  RespawnFailed,
+  ShutdownResult,
+  SupervisorEvents,
+  WorkerStatus,
+} from './events.js';
 import { describeExit, forkWorker, Member, type SpawnSpec } from './member.js';
 import {
   type ReloadOptions,
@@ -36,6 +42,8 @@ interface Slot {
   restarts: number;
   /** Consecutive crashes, for the backoff. */
   attempt: number;
+  /** The worker whose crash the pending respawn replaces (-1 before the first crash). */
+  crashedId: number;
   budget: CrashBudget;
   timer: NodeJS.Timeout | undefined;
   /** The crash budget is spent: no more respawns until a reload. */
@@ -95,6 +103,7 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
       member: undefined,
       restarts: 0,
       attempt: 0,
+      crashedId: -1,
       budget: new CrashBudget(this.#options.crashBudget),
       timer: undefined,
       stopped: false,
@@ -289,25 +298,27 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     if (slot.member !== member) return; // a failed replacement or a retired worker: not the slot's
     slot.member = undefined;
     if (member.planned || this.#closing || !this.#started) return;
-    this.#crashed(slot, member);
+    slot.crashedId = member.id;
+    // A worker that served for a while before it crashed starts the backoff over.
+    const healthy = member.readyAt !== undefined && Date.now() - member.readyAt >= this.#options.probation;
+    this.#crashed(slot, healthy);
   }
 
-  #crashed(slot: Slot, member: Member): void {
+  /** Counts a crash of `slot` against its budget; schedules the respawn or stops the slot. */
+  #crashed(slot: Slot, healthy: boolean): void {
     if (slot.budget.record()) {
       slot.stopped = true;
       this.emit('crashLoop', {
         slot: slot.index,
-        id: member.id,
+        id: slot.crashedId,
         crashes: slot.budget.count(),
         window: this.#options.crashBudget.window,
       });
       return;
     }
-    // A worker that served for a while before it crashed starts the backoff over.
-    const healthy = member.readyAt !== undefined && Date.now() - member.readyAt >= this.#options.probation;
     slot.attempt = healthy ? 1 : slot.attempt + 1;
     const delay = backoffDelay(this.#options.backoff, slot.attempt);
-    this.emit('respawnScheduled', { slot: slot.index, id: member.id, attempt: slot.attempt, delay });
+    this.emit('respawnScheduled', { slot: slot.index, id: slot.crashedId, attempt: slot.attempt, delay });
     slot.timer = setTimeout(() => {
       slot.timer = undefined;
       this.#respawn(slot);
@@ -321,10 +332,18 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     try {
       member = this.#launch(slot, slot.spec);
     } catch (error) {
-      this.emit(
-        'error',
-        new Error(`respawning slot ${slot.index} failed: ${(error as Error).message}`, { cause: error }),
-      );
+      slot.restarts--; // nothing was forked
+      this.#respawnFailed({
+        slot: slot.index,
+        attempt: slot.attempt,
+        error: new Error(
+          `respawning slot ${slot.index} (attempt ${slot.attempt}) failed: ${(error as Error).message}; retrying with backoff until the slot's crash budget is spent — check the worker's exec, env and the system's process limits`,
+          { cause: error },
+        ),
+      });
+      // A fork that throws is a crash of the slot: it is retried with a longer backoff and counts
+      // against the crash budget, so a fork that can never succeed ends in crashLoop, not a busy loop.
+      this.#crashed(slot, false);
       return;
     }
     slot.member = member;
@@ -334,14 +353,29 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     });
   }
 
-  /** Drains one worker under `timeout`; SIGKILL after it. Resolves true when it left in time. */
+  /**
+   * Reports a failed respawn fork: the typed `respawnFailed` event, `'error'` when someone listens
+   * to it, and a process warning when nobody listens to either (eventemitter3 drops an unheard
+   * `'error'` silently, unlike node:events which would throw).
+   */
+  #respawnFailed(failure: RespawnFailed): void {
+    const heard = this.listenerCount('respawnFailed') > 0;
+    this.emit('respawnFailed', failure);
+    if (this.listenerCount('error') > 0) this.emit('error', failure.error);
+    else if (!heard) process.emitWarning(failure.error);
+  }
+
+  /**
+   * Drains one worker under `timeout`; SIGKILL after it. Resolves true when it exited on its own
+   * (an exit code, not a signal) in time; false when it was killed, by us or anyone else.
+   */
   async #retire(member: Member, timeout: number, reason: string): Promise<boolean> {
-    if (!member.alive) return true;
+    if (!member.alive) return member.exit?.signal === null;
     if (member.markDraining()) this.emit('workerDraining', this.#row(member));
     this.#bus.drain(member.id, { reason, timeout }).catch(() => {});
     let timer: NodeJS.Timeout | undefined;
     const inTime = await Promise.race([
-      member.exited.then(() => true),
+      member.exited.then((exit) => exit.signal === null),
       new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), timeout);
       }),
@@ -431,6 +465,9 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
       },
       retire: (member, timeout, reason) => this.#retire(member, timeout, reason),
       discard: async (member) => {
+        // A shutdown that began during the probation drains the replacement along with every
+        // other worker (its in-flight calls finish); killing it here would cut that drain short.
+        if (member.state === 'draining') return;
         member.planned = true;
         member.kill();
         await member.exited;

@@ -120,3 +120,32 @@ export function nextMessage<T = any>(
     worker.on('message', onMessage);
   });
 }
+
+/**
+ * Resolves with the first `count` foreign messages from any worker that match `predicate`. Call it
+ * before the action that makes the workers send them: a message that arrived earlier is not seen.
+ */
+export function workerMessages<T = any>(
+  predicate: (message: any) => boolean,
+  count = 1,
+  timeoutMs = 10_000,
+): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const seen: T[] = [];
+    const timer = setTimeout(() => {
+      cluster.off('message', onMessage);
+      reject(
+        new Error(`workerMessages: ${seen.length} of ${count} matching messages within ${timeoutMs} ms`),
+      );
+    }, timeoutMs);
+    const onMessage = (_worker: Worker, message: unknown) => {
+      if (typeof message !== 'object' || message === null || '$cb' in message || !predicate(message)) return;
+      seen.push(message as T);
+      if (seen.length < count) return;
+      clearTimeout(timer);
+      cluster.off('message', onMessage);
+      resolve(seen);
+    };
+    cluster.on('message', onMessage);
+  });
+}

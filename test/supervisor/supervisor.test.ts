@@ -1,10 +1,18 @@
+import nodeCluster from 'node:cluster';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ClusterStartError, ReloadError, startCluster } from '../../src/index.js';
+import {
+  ClusterStartError,
+  isBusError,
+  isSupervisorError,
+  ReloadError,
+  SupervisorError,
+  startCluster,
+} from '../../src/index.js';
 import { contract } from '../fixtures/contract.js';
-import { fixturePath } from '../helpers/cluster.js';
+import { fixturePath, workerMessages } from '../helpers/cluster.js';
 import { nextEvent, recordEvents, useClusters } from './cluster-helpers.js';
 
 const start = useClusters();
@@ -32,6 +40,9 @@ describe('startCluster', () => {
     try {
       const error = await start('supervisor-worker.ts', { env: { CRASH_FILE: crashFile } }).catch((e) => e);
       expect(error).toBeInstanceOf(ClusterStartError);
+      expect(error).toBeInstanceOf(SupervisorError);
+      expect(isSupervisorError(error)).toBe(true);
+      expect(isBusError(error)).toBe(false); // not a bus call failure
       expect(error.code).toBe('CLUSTER_START_FAILED');
       expect(error.failures).toHaveLength(2);
       expect(error.failures[0].reason).toMatch(/exited with code 3 before it was ready/);
@@ -102,6 +113,66 @@ describe('respawn', () => {
       rmSync(crashFile, { force: true });
     }
   });
+
+  // A fork that throws, for real: cluster.fork passes process.env on, and an environment string
+  // over Linux's 128 KiB per-string limit makes execve fail, which Node throws as `spawn E2BIG`.
+  const BIG_ENV = 'CLUSTERBUS_TEST_E2BIG';
+
+  it('a respawn whose fork throws is reported (respawnFailed) and retried with backoff until it succeeds', async () => {
+    const cluster = await start('supervisor-worker.ts', { size: 1, backoff: { min: 50, max: 400 } });
+    try {
+      const events = recordEvents(cluster, ['respawnScheduled', 'respawnFailed', 'crashLoop']);
+      const [victim] = cluster.status();
+      const secondFailure = nextEvent(cluster, 'respawnFailed', (f) => f.attempt === 2);
+      process.env[BIG_ENV] = 'x'.repeat(256 * 1024);
+      process.kill(victim!.pid!, 'SIGKILL');
+      const failure = await secondFailure;
+      delete process.env[BIG_ENV]; // the next attempt can fork again
+      expect(failure.slot).toBe(victim!.slot);
+      expect(failure.error.message).toMatch(/respawning slot 0 \(attempt 2\) failed: spawn E2BIG; retrying/);
+      expect((failure.error.cause as NodeJS.ErrnoException).code).toBe('E2BIG');
+      const fresh = await nextEvent(cluster, 'workerReady', (w) => w.slot === victim!.slot);
+      expect(fresh.restarts).toBe(1); // failed forks are not respawns
+      expect(events.map(([name, e]) => [name, e.attempt])).toEqual([
+        ['respawnScheduled', 1],
+        ['respawnFailed', 1],
+        ['respawnScheduled', 2],
+        ['respawnFailed', 2],
+        ['respawnScheduled', 3],
+      ]);
+      expect(cluster.status().map((r) => r.state)).toEqual(['ready']);
+    } finally {
+      delete process.env[BIG_ENV];
+    }
+  });
+
+  it('failed respawn forks count against the crash budget, and without listeners become a process warning', async () => {
+    const cluster = await start('supervisor-worker.ts', {
+      size: 1,
+      backoff: { min: 20, max: 100 },
+      crashBudget: { crashes: 3, window: 60_000 },
+    });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const [victim] = cluster.status();
+      const loop = nextEvent(cluster, 'crashLoop');
+      process.env[BIG_ENV] = 'x'.repeat(256 * 1024);
+      process.kill(victim!.pid!, 'SIGKILL');
+      // One crash and two failed forks spend a budget of 3.
+      expect(await loop).toMatchObject({ slot: victim!.slot, id: victim!.id, crashes: 3 });
+      expect(cluster.crashLoopedSlots()).toEqual([victim!.slot]);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      expect(warnings.map((w) => w.message)).toEqual([
+        expect.stringMatching(/respawning slot 0 \(attempt 1\) failed: spawn E2BIG/),
+        expect.stringMatching(/respawning slot 0 \(attempt 2\) failed: spawn E2BIG/),
+      ]);
+    } finally {
+      process.off('warning', onWarning);
+      delete process.env[BIG_ENV];
+    }
+  });
 });
 
 describe('shutdown', () => {
@@ -109,8 +180,9 @@ describe('shutdown', () => {
     const cluster = await start('supervisor-worker.ts');
     const exits = recordEvents(cluster, ['workerExit']);
     const [first] = cluster.status();
+    const running = workerMessages((m) => m.sleeping === 800);
     const pending = cluster.bus.call(first!.id, 'sleep', { ms: 800 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await running;
     const result = await cluster.shutdown({ timeout: 10_000 });
     expect(await pending).toBe(800);
     expect(result.graceful).toBe(true);
@@ -128,13 +200,74 @@ describe('shutdown', () => {
   it('SIGKILLs the workers that miss the deadline and reports it', async () => {
     const cluster = await start('supervisor-worker.ts');
     const [stuck] = cluster.status();
+    const running = workerMessages((m) => m.sleeping === 20_000);
     const pending = cluster.bus.call(stuck!.id, 'sleep', { ms: 20_000 }).catch((e) => e);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await running;
     const result = await cluster.shutdown({ timeout: 2_000 });
     expect(result.graceful).toBe(false);
     expect(result.killed).toEqual([stuck!.id]);
     expect(result.drained).toHaveLength(1);
     expect((await pending).code).toMatch(/PEER_GONE|CLOSED/);
+  });
+
+  it("shutdown during a reload's probation lets the replacement drain; the in-flight call succeeds; result is accurate", async () => {
+    const cluster = await start('supervisor-worker.ts', { size: 1, probation: 800 });
+    const [old] = cluster.status();
+    const exits = recordEvents(cluster, ['workerExit']);
+    const replacementReady = nextEvent(cluster, 'workerReady', (w) => w.id !== old!.id);
+    const reload = cluster.reload().catch((e) => e);
+    const fresh = await replacementReady; // now in its 800 ms probation
+    const running = workerMessages((m) => m.sleeping === 2_500);
+    const call = cluster.bus.call(fresh.id, 'sleep', { ms: 2_500 });
+    await running;
+    const result = await cluster.shutdown({ timeout: 8_000 });
+    expect(await call).toBe(2_500);
+    expect(result).toMatchObject({
+      graceful: true,
+      drained: [old!.id, fresh.id].sort((a, b) => a - b),
+      killed: [],
+    });
+    expect(exits.map(([, e]) => [e.id, e.code, e.signal])).toEqual(
+      expect.arrayContaining([
+        [old!.id, 0, null],
+        [fresh.id, 0, null],
+      ]),
+    );
+    const error = await reload;
+    expect(error).toBeInstanceOf(ReloadError);
+    expect(error.message).toMatch(/began shutting down/);
+  });
+
+  it('a worker killed by a signal while draining is reported as killed, not drained', async () => {
+    const cluster = await start('supervisor-worker.ts', { size: 1 });
+    const [victim] = cluster.status();
+    const running = workerMessages((m) => m.sleeping === 5_000);
+    const pending = cluster.bus.call(victim!.id, 'sleep', { ms: 5_000 }).catch((e) => e);
+    await running;
+    const draining = nextEvent(cluster, 'workerDraining');
+    const shutdown = cluster.shutdown({ timeout: 10_000 });
+    await draining;
+    process.kill(victim!.pid!, 'SIGKILL'); // dies mid-drain, well before the deadline
+    expect(await shutdown).toMatchObject({ graceful: false, drained: [], killed: [victim!.id] });
+    expect((await pending).code).toMatch(/PEER_GONE|CLOSED/);
+  });
+
+  it('an onShutdown hook that throws: the worker still drains and exits with code 1, which workerExit reports', async () => {
+    const cluster = await start('supervisor-worker.ts', { size: 1, env: { HOOK_FAIL: '1' } });
+    // The exit code is the report: the worker sends no `bye` control message (nothing reads one).
+    const wire: string[] = [];
+    const record = (_worker: unknown, message: unknown) => wire.push(JSON.stringify(message));
+    nodeCluster.on('message', record);
+    try {
+      const exit = nextEvent(cluster, 'workerExit');
+      const result = await cluster.shutdown({ timeout: 5_000 });
+      expect(await exit).toMatchObject({ code: 1, signal: null, planned: true });
+      expect(result).toMatchObject({ graceful: true, killed: [] });
+      expect(wire.some((m) => m.includes('"shutdownHook"'))).toBe(true); // the hook did run
+      expect(wire.filter((m) => m.includes('"c":"bye"'))).toEqual([]);
+    } finally {
+      nodeCluster.off('message', record);
+    }
   });
 });
 
@@ -177,6 +310,7 @@ describe('rolling reload', () => {
     const failed = nextEvent(cluster, 'reloadFailed');
     const error = await cluster.reload({ exec: fixturePath('http-broken.ts') }).catch((e) => e);
     expect(error).toBeInstanceOf(ReloadError);
+    expect(isSupervisorError(error)).toBe(true);
     expect(error.code).toBe('RELOAD_FAILED');
     expect(error.replaced).toEqual([]);
     expect(error.message).toMatch(
