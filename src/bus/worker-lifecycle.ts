@@ -1,9 +1,10 @@
 /**
  * The worker's half of graceful shutdown. When the primary sends `drain`, the worker runs its
  * `onShutdown` hooks (close servers, flush caches), waits for the bus handlers still running,
- * tells the primary `bye`, flushes the channel and exits. While supervised it ignores stray
- * SIGINT/SIGTERM/SIGHUP (a terminal's Ctrl-C reaches the whole process group) and waits for the
- * primary.
+ * flushes the channel and exits — with code 1 when a hook failed (each failure is also a process
+ * warning on the worker's stderr), which the primary sees as the exit code of `workerExit`.
+ * While supervised it ignores stray SIGINT/SIGTERM/SIGHUP (a terminal's Ctrl-C reaches the whole
+ * process group) and waits for the primary.
  */
 
 /** Set to `'1'` by the supervisor in every worker it forks. */
@@ -44,7 +45,6 @@ export interface WorkerLifecycleOptions {
 export interface LifecycleHost {
   /** Calls from the primary or other workers whose handlers are running. */
   readonly handling: number;
-  sendControl(command: 'bye', data?: unknown): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -122,8 +122,8 @@ export class WorkerLifecycle {
     );
     await this.#idle(controller.signal);
     if (deadline) clearTimeout(deadline);
-    // `bye` tells the primary the exit that follows is planned; close() flushes it first (trap 4).
-    await this.#host.sendControl('bye', { failures }).catch(() => {});
+    // No goodbye message: the primary already knows the exit is planned (it asked for the drain),
+    // and a hook failure reaches it as exit code 1. close() flushes what is still queued (trap 4).
     await this.#host.close();
     this.dispose();
     if (failures.length > 0) {
