@@ -1,5 +1,5 @@
 /**
- * A lossless drain for `node:http` servers (trap 7). `server.close()` alone leaves busy
+ * A lossless drain for `node:http` and `node:https` servers (trap 7). `server.close()` alone leaves busy
  * keep-alive sockets open, and since Node 19 it also destroys the idle ones at once, racing a
  * client that is just reusing one (ECONNRESET on a request the server never saw). This drain:
  * stops accepting connections, answers every response from now on with `Connection: close` so
@@ -8,6 +8,7 @@
  */
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 
 /** Options of {@link drainHttp}. */
 export interface DrainHttpOptions {
@@ -51,7 +52,11 @@ class HttpTracker {
   onChange: (() => void) | undefined;
 
   constructor(server: Server) {
-    server.on('connection', (socket: Socket) => this.#state(socket));
+    // Requests arrive on the socket the HTTP parser reads: on https that is the TLSSocket of
+    // 'secureConnection', not the raw TCP socket of 'connection'. Keying by the raw one would see
+    // it as idle forever and destroy it under a request in flight.
+    const connectionEvent = server instanceof TlsServer ? 'secureConnection' : 'connection';
+    server.on(connectionEvent, (socket: Socket) => this.#state(socket));
     server.prependListener('request', (req, res) => {
       const state = this.#state(req.socket);
       state.active++;

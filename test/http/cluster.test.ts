@@ -7,7 +7,7 @@
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ReloadError } from '../../src/index.js';
-import { fixturePath } from '../helpers/cluster.js';
+import { fixturePath, workerMessages } from '../helpers/cluster.js';
 import { useClusters } from '../supervisor/cluster-helpers.js';
 import { freePort, get, startLoad } from './load.js';
 
@@ -63,8 +63,9 @@ describe('HTTP cluster under keep-alive load', () => {
     const { cluster, port } = await startHttpCluster();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
     try {
+      const arrived = workerMessages((m) => typeof m.slowArrived === 'number', 4);
       const slow = Array.from({ length: 4 }, () => get(port, '/slow?ms=1000', agent));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await arrived; // every request reached a worker before the drain begins
       const result = await cluster.shutdown({ timeout: 10_000 });
       const answers = await Promise.all(slow);
       expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);

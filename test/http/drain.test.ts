@@ -1,7 +1,13 @@
 /**
- * drainHttp against a real node:http server in this process and a real keep-alive client.
+ * drainHttp against a real node:http (and node:https) server in this process and a real
+ * keep-alive client.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { drainHttp, trackHttp } from '../../src/index.js';
 import { get, startLoad } from './load.js';
@@ -18,6 +24,41 @@ const reply: http.RequestListener = (req, res) => {
   setTimeout(() => res.end(JSON.stringify({ pid: process.pid })), ms);
 };
 
+/** Wraps a handler so the test can wait until a request has really reached the server. */
+function withArrival(handler: http.RequestListener) {
+  let arrive!: () => void;
+  const arrived = new Promise<void>((resolve) => {
+    arrive = resolve;
+  });
+  const wrapped: http.RequestListener = (req, res) => {
+    arrive();
+    handler(req, res);
+  };
+  return { handler: wrapped, arrived };
+}
+
+/** A throwaway self-signed certificate for localhost, made with openssl in a temp dir. */
+function selfSignedCert(): { key: Buffer; cert: Buffer } {
+  const dir = mkdtempSync(join(tmpdir(), 'clusterbus-tls-'));
+  try {
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert].concat([
+        '-subj',
+        '/CN=localhost',
+        '-days',
+        '1',
+      ]),
+      { stdio: 'ignore' },
+    );
+    return { key: readFileSync(key), cert: readFileSync(cert) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('drainHttp', () => {
   it('under keep-alive load: no request on an open connection fails; the listener closes', async () => {
     const { server, port } = await listen(reply);
@@ -32,11 +73,12 @@ describe('drainHttp', () => {
   });
 
   it('lets a slow in-flight response finish and marks it Connection: close', async () => {
-    const { server, port } = await listen(reply);
+    const { handler, arrived } = withArrival(reply);
+    const { server, port } = await listen(handler);
     const agent = new http.Agent({ keepAlive: true });
     try {
       const slow = get(port, '/?ms=500', agent);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await arrived;
       const drained = drainHttp(server, { timeout: 5_000 });
       const answer = await slow;
       expect(answer.status).toBe(200);
@@ -76,17 +118,57 @@ describe('drainHttp', () => {
   });
 
   it('force-closes what remains at the deadline', async () => {
-    const { server, port } = await listen(() => {}); // never answers
+    const { handler, arrived } = withArrival(() => {}); // never answers
+    const { server, port } = await listen(handler);
     const agent = new http.Agent({ keepAlive: true });
     try {
       const hanging = get(port, '/', agent).catch((e) => e);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await arrived;
       const result = await drainHttp(server, { timeout: 300 });
       expect(result).toMatchObject({ graceful: false, forced: 1 });
       expect((await hanging).code).toBe('ECONNRESET');
       expect(await drainHttp(server)).toBe(result); // same drain, same answer
     } finally {
       agent.destroy();
+    }
+  });
+
+  it('https: a slow request in flight on a TLS socket completes with 200 during the drain', async () => {
+    const { handler, arrived } = withArrival(reply);
+    const server = https.createServer(selfSignedCert(), handler);
+    trackHttp(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
+    try {
+      const slow = new Promise<{ status: number; connection: string | undefined; body: string }>(
+        (resolve, reject) => {
+          const req = https.get({ host: '127.0.0.1', port, path: '/?ms=800', agent }, (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk) => {
+              body += chunk;
+            });
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }),
+            );
+            res.on('error', reject);
+          });
+          req.on('error', reject);
+        },
+      );
+      await arrived;
+      // The grace is far shorter than the request: a tracker that keyed the raw TCP socket would
+      // see it idle and destroy it (the client would get ECONNRESET).
+      const drained = drainHttp(server, { timeout: 5_000, idleGrace: 100 });
+      const answer = await slow;
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.body)).toEqual({ pid: process.pid });
+      expect(answer.connection).toBe('close');
+      expect(await drained).toMatchObject({ graceful: true, forced: 0 });
+    } finally {
+      agent.destroy();
+      server.close();
     }
   });
 
