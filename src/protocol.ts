@@ -71,7 +71,7 @@ export interface EventMessage {
 }
 
 /** Control commands between the bus ends (handshake, readiness, drain). */
-export type ControlCommand = 'hello' | 'ready' | 'drain' | 'peers' | 'bye';
+export type ControlCommand = 'hello' | 'ready' | 'drain' | 'peers';
 
 /** Lifecycle traffic. `hello` carries the sender's instance id so a restart is detectable. */
 export interface ControlMessage {
@@ -97,7 +97,7 @@ export interface ProtocolViolation {
   violation: string;
 }
 
-const CONTROL: ReadonlySet<string> = new Set<ControlCommand>(['hello', 'ready', 'drain', 'peers', 'bye']);
+const CONTROL: ReadonlySet<string> = new Set<ControlCommand>(['hello', 'ready', 'drain', 'peers']);
 
 /** True when `value` carries our tag, whatever its version or shape. */
 export function isTagged(value: unknown): value is { $cb: unknown } {

@@ -17,14 +17,15 @@ import type {
   PrimaryProcedures,
   WorkerProcedures,
 } from '../contract.js';
-import { ClosedError, errorToWire, PeerGoneError } from '../errors.js';
+import { ClosedError, PeerGoneError } from '../errors.js';
 import { Peer } from '../peer.js';
-import type { EventMessage, ReplyMessage, RequestMessage } from '../protocol.js';
+import type { EventMessage } from '../protocol.js';
 import { clusterWorkerTransport } from '../transports/cluster-worker.js';
 import type { Transport, TransportOptions } from '../transports/transport.js';
 import { type ErrorListener, EventHub, type EventListener, type EventSubscriber } from './event-hub.js';
 import { type GatherOptions, type GatherResult, gather } from './gather.js';
 import { resolveHandlers } from './handlers.js';
+import { fanOut, relayRequest } from './relay.js';
 import { routeTable } from './routes.js';
 
 /** Where a worker is in its life, as the bus sees it. */
@@ -167,7 +168,11 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
       hello: { workerId: id },
       hooks: {
         resolve: (method) => this.#handlers(method),
-        relay: (request, signal) => this.#relay(link, request, signal),
+        relay: (request, signal) =>
+          relayRequest(link, request, signal, {
+            get: (id) => this.#links.get(id),
+            ready: () => this.#readyLinks(),
+          }),
         event: (message) => this.#onEvent(link, message),
         control: (message) => {
           if (message.c === 'hello') {
@@ -239,7 +244,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     const targets = options.includeStarting
       ? [...this.#links.values()].filter((link) => link.state === 'starting' || link.state === 'ready')
       : this.#readyLinks();
-    return this.#fanOut(targets, { $cb: 1, k: 'evt', n: event, p });
+    return fanOut(targets, { $cb: 1, k: 'evt', n: event, p });
   }
 
   /** Sends an event to one worker. Rejects with VALIDATION or PEER_GONE. */
@@ -378,56 +383,15 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     }
   }
 
-  async #fanOut(targets: Link[], message: EventMessage): Promise<number[]> {
-    const sent = await Promise.all(
-      targets.map((link) =>
-        link.peer.sendEvent(message).then(
-          () => link.id,
-          () => undefined, // gone or going: skipped without an error, as documented
-        ),
-      ),
-    );
-    return sent.filter((id): id is number => id !== undefined);
-  }
-
   #onEvent(link: Link, message: EventMessage): void {
     const checked = this.#hub.checkIncoming(message, `worker ${link.id}`);
     if (!checked) return;
     if (message.to === 'all') {
       const targets = this.#readyLinks().filter((target) => message.self || target.id !== link.id);
-      void this.#fanOut(targets, { $cb: 1, k: 'evt', n: message.n, p: checked.payload, f: link.id });
+      void fanOut(targets, { $cb: 1, k: 'evt', n: message.n, p: checked.payload, f: link.id });
       return;
     }
     this.#hub.deliver(message.n, checked.payload, { from: link.id });
-  }
-
-  async #relay(from: Link, request: RequestMessage, signal: AbortSignal): Promise<ReplyMessage> {
-    if (request.to === 'all') {
-      const targets = this.#readyLinks().filter((target) => request.self || target.id !== from.id);
-      // forward() never rejects: each worker's reply, success or failure, goes back as wire data.
-      const o = await Promise.all(
-        targets.map(async (target) => {
-          const reply = await target.peer.forward(request.m, request.i, {
-            signal,
-            from: from.id,
-            timeout: request.t,
-          });
-          const row = { id: target.id, pid: target.pid };
-          return reply.k === 'res'
-            ? { ...row, ok: true, value: reply.o }
-            : { ...row, ok: false, error: reply.e, b: reply.b };
-        }),
-      );
-      return { $cb: 1, k: 'res', id: request.id, o };
-    }
-    const target = this.#links.get(request.to as number);
-    if (!target || target.state === 'exited') {
-      const error = new PeerGoneError(
-        `call "${request.m}" to worker ${String(request.to)} failed: worker ${String(request.to)} does not exist or has exited`,
-      );
-      return { $cb: 1, k: 'err', id: request.id, e: errorToWire(error), b: true };
-    }
-    return target.peer.forward(request.m, request.i, { signal, from: from.id });
   }
 }
 

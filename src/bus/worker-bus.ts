@@ -293,7 +293,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   /**
    * Registers a hook the worker runs when the primary tells it to drain (shutdown or reload):
    * close servers (see `drainHttp`), finish work. Hooks run in parallel; then the worker waits for
-   * running handlers, says goodbye to the primary and exits. Returns the function that removes it.
+   * running handlers, flushes what it sent and exits (code 1 if a hook threw). Returns the function that removes it.
    */
   onShutdown(hook: ShutdownHook): () => void {
     return this.#lifecycle.onShutdown(hook);
