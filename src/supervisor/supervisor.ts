@@ -1,7 +1,7 @@
 /**
- * The supervisor: keeps `size` workers running in slots, forks and waits for readiness, respawns
- * crashed slots with backoff under a crash budget, drains everything in parallel on shutdown,
- * and replaces workers one by one on reload. Owns the primary bus that talks to the workers.
+ * The supervisor: keeps `size` workers running in its slots (forks, crashes and respawns: see
+ * `slots.ts`), waits for readiness on start, drains everything in parallel on shutdown, and
+ * replaces workers one by one on reload. Owns the primary bus that talks to the workers.
  */
 import cluster from 'node:cluster';
 import { EventEmitter } from 'eventemitter3';
@@ -11,17 +11,9 @@ import { ClosedError } from '../errors.js';
 import type { RunOptions } from '../pool/options.js';
 import { createTaskPool, type TaskPool } from '../pool/pool.js';
 import type { PoolStats } from '../pool/stats.js';
-import { backoffDelay } from './backoff.js';
-import { CrashBudget } from './crash-budget.js';
 import { ClusterStartError, ReloadError, type StartFailure } from './errors.js';
-import type {
-  ReloadResult,
-  RespawnFailed,
-  ShutdownResult,
-  SupervisorEvents,
-  WorkerStatus,
-} from './events.js';
-import { describeExit, forkWorker, Member, type SpawnSpec } from './member.js';
+import type { ReloadResult, ShutdownResult, SupervisorEvents, WorkerStatus } from './events.js';
+import { describeExit, type Member } from './member.js';
 import {
   type ReloadOptions,
   type ResolvedClusterOptions,
@@ -32,23 +24,7 @@ import {
 } from './options.js';
 import { type ReloadHost, rollingReload } from './reload.js';
 import { installSignals } from './signals.js';
-
-/** One place in the cluster; a crashed worker is respawned into its slot, a reload replaces it. */
-interface Slot {
-  index: number;
-  spec: SpawnSpec;
-  member: Member | undefined;
-  /** Respawns after crashes so far. */
-  restarts: number;
-  /** Consecutive crashes, for the backoff. */
-  attempt: number;
-  /** The worker whose crash the pending respawn replaces (-1 before the first crash). */
-  crashedId: number;
-  budget: CrashBudget;
-  timer: NodeJS.Timeout | undefined;
-  /** The crash budget is spent: no more respawns until a reload. */
-  stopped: boolean;
-}
+import { WorkerSlots } from './slots.js';
 
 interface QueuedReload {
   options: ReloadOptions | undefined;
@@ -65,8 +41,7 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
   readonly #options: ResolvedClusterOptions;
   readonly #bus: PrimaryBus<C>;
   readonly #pool: TaskPool<C>;
-  readonly #members = new Map<number, Member>();
-  readonly #slots: Slot[];
+  readonly #slots: WorkerSlots;
   readonly #stopWatching: () => void;
   readonly #reloadHost: ReloadHost;
   #starting: Promise<this> | undefined;
@@ -97,17 +72,7 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
       autoAttach: false,
     });
     this.#pool = createTaskPool(this.#bus, { timeout: this.#options.timeout, ...options.pool });
-    this.#slots = Array.from({ length: this.#options.size }, (_, index) => ({
-      index,
-      spec: this.#options.spec,
-      member: undefined,
-      restarts: 0,
-      attempt: 0,
-      crashedId: -1,
-      budget: new CrashBudget(this.#options.crashBudget),
-      timer: undefined,
-      stopped: false,
-    }));
+    this.#slots = this.#createSlots();
     this.#stopWatching = this.#bus.watchWorkers((info) => this.#onBusChange(info));
     this.#reloadHost = this.#createReloadHost();
   }
@@ -155,12 +120,13 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
 
   /** Slots that spent their crash budget and are not respawned until the next reload. */
   crashLoopedSlots(): number[] {
-    return this.#slots.filter((slot) => slot.stopped).map((slot) => slot.index);
+    return this.#slots.crashLooped();
   }
 
   /** One row per live worker (copies), ordered by slot. */
   status(): WorkerStatus[] {
-    return [...this.#members.values()]
+    return this.#slots
+      .members()
       .sort((a, b) => a.slot - b.slot || a.startedAt - b.startedAt)
       .map((member) => this.#row(member));
   }
@@ -226,10 +192,7 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
 
   async #start(): Promise<this> {
     if (this.#closing) throw new ClosedError('start(): the cluster was shut down');
-    const members = this.#slots.map((slot) => {
-      slot.member = this.#launch(slot, slot.spec);
-      return slot.member;
-    });
+    const members = this.#slots.launchAll();
     const outcomes = await Promise.allSettled(members.map((m) => m.whenReady(this.#options.readyTimeout)));
     const failures: StartFailure[] = [];
     for (const [i, outcome] of outcomes.entries()) {
@@ -268,101 +231,24 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
 
   // ---- members -------------------------------------------------------------------------------
 
-  #launch(slot: Slot, spec: SpawnSpec): Member {
-    const worker = forkWorker(spec, slot.index);
-    const member = new Member(worker, slot.index, slot.restarts);
-    this.#members.set(member.id, member);
-    this.#bus.attach(worker);
-    worker.once('exit', () => this.#onExit(member));
-    this.emit('workerFork', this.#row(member));
-    return member;
+  #createSlots(): WorkerSlots {
+    const supervisor = this;
+    return new WorkerSlots(this.#options, {
+      events: this,
+      get closing() {
+        return supervisor.#closing;
+      },
+      get started() {
+        return supervisor.#started;
+      },
+      attach: (worker) => this.#bus.attach(worker),
+      row: (member) => this.#row(member),
+    });
   }
 
   #onBusChange(info: WorkerInfo): void {
-    const member = this.#members.get(info.id);
+    const member = this.#slots.member(info.id);
     if (member && info.state === 'ready' && member.markReady()) this.emit('workerReady', this.#row(member));
-  }
-
-  #onExit(member: Member): void {
-    this.#members.delete(member.id);
-    const exit = member.exit!;
-    this.emit('workerExit', {
-      id: member.id,
-      pid: member.pid,
-      slot: member.slot,
-      code: exit.code,
-      signal: exit.signal,
-      planned: member.planned,
-    });
-    const slot = this.#slots[member.slot]!;
-    if (slot.member !== member) return; // a failed replacement or a retired worker: not the slot's
-    slot.member = undefined;
-    if (member.planned || this.#closing || !this.#started) return;
-    slot.crashedId = member.id;
-    // A worker that served for a while before it crashed starts the backoff over.
-    const healthy = member.readyAt !== undefined && Date.now() - member.readyAt >= this.#options.probation;
-    this.#crashed(slot, healthy);
-  }
-
-  /** Counts a crash of `slot` against its budget; schedules the respawn or stops the slot. */
-  #crashed(slot: Slot, healthy: boolean): void {
-    if (slot.budget.record()) {
-      slot.stopped = true;
-      this.emit('crashLoop', {
-        slot: slot.index,
-        id: slot.crashedId,
-        crashes: slot.budget.count(),
-        window: this.#options.crashBudget.window,
-      });
-      return;
-    }
-    slot.attempt = healthy ? 1 : slot.attempt + 1;
-    const delay = backoffDelay(this.#options.backoff, slot.attempt);
-    this.emit('respawnScheduled', { slot: slot.index, id: slot.crashedId, attempt: slot.attempt, delay });
-    slot.timer = setTimeout(() => {
-      slot.timer = undefined;
-      this.#respawn(slot);
-    }, delay);
-  }
-
-  #respawn(slot: Slot): void {
-    if (this.#closing || slot.member) return;
-    slot.restarts++;
-    let member: Member;
-    try {
-      member = this.#launch(slot, slot.spec);
-    } catch (error) {
-      slot.restarts--; // nothing was forked
-      this.#respawnFailed({
-        slot: slot.index,
-        attempt: slot.attempt,
-        error: new Error(
-          `respawning slot ${slot.index} (attempt ${slot.attempt}) failed: ${(error as Error).message}; retrying with backoff until the slot's crash budget is spent — check the worker's exec, env and the system's process limits`,
-          { cause: error },
-        ),
-      });
-      // A fork that throws is a crash of the slot: it is retried with a longer backoff and counts
-      // against the crash budget, so a fork that can never succeed ends in crashLoop, not a busy loop.
-      this.#crashed(slot, false);
-      return;
-    }
-    slot.member = member;
-    // A respawn that never becomes ready is killed; its exit counts as a crash of the slot.
-    member.whenReady(this.#options.readyTimeout).catch(() => {
-      if (member.alive && !member.planned) member.kill();
-    });
-  }
-
-  /**
-   * Reports a failed respawn fork: the typed `respawnFailed` event, `'error'` when someone listens
-   * to it, and a process warning when nobody listens to either (eventemitter3 drops an unheard
-   * `'error'` silently, unlike node:events which would throw).
-   */
-  #respawnFailed(failure: RespawnFailed): void {
-    const heard = this.listenerCount('respawnFailed') > 0;
-    this.emit('respawnFailed', failure);
-    if (this.listenerCount('error') > 0) this.emit('error', failure.error);
-    else if (!heard) process.emitWarning(failure.error);
   }
 
   /**
@@ -405,7 +291,7 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     let run: Promise<ReloadResult>;
     try {
       const plan = resolveReloadOptions(options, this.#options);
-      this.emit('reloadStart', { slots: this.#slots.length, parallel: plan.parallel });
+      this.emit('reloadStart', { slots: this.#slots.indexes().length, parallel: plan.parallel });
       run = rollingReload(this.#reloadHost, plan).then(
         (result) => {
           this.#options.spec = plan.spec;
@@ -443,26 +329,15 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
   #createReloadHost(): ReloadHost {
     const supervisor = this;
     return {
-      slots: () => this.#slots.map((slot) => slot.index),
+      slots: () => this.#slots.indexes(),
       get closing() {
         return supervisor.#closing;
       },
       forkReplacement: (index, spec) => {
         if (this.#closing) throw new ClosedError('the cluster began shutting down');
-        return this.#launch(this.#slots[index]!, spec);
+        return this.#slots.forkInto(index, spec);
       },
-      adopt: (index, member, spec) => {
-        const slot = this.#slots[index]!;
-        const old = slot.member;
-        slot.member = member;
-        slot.spec = spec;
-        slot.stopped = false;
-        slot.attempt = 0;
-        slot.budget.reset();
-        if (slot.timer) clearTimeout(slot.timer);
-        slot.timer = undefined;
-        return old?.alive ? old : undefined;
-      },
+      adopt: (index, member, spec) => this.#slots.adopt(index, member, spec),
       retire: (member, timeout, reason) => this.#retire(member, timeout, reason),
       discard: async (member) => {
         // A shutdown that began during the probation drains the replacement along with every
@@ -483,16 +358,13 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     this.#closing = true;
     // Queued tasks fail with CLOSED now rather than waiting out their deadline; running ones drain.
     this.#pool.close();
-    for (const slot of this.#slots) {
-      if (slot.timer) clearTimeout(slot.timer);
-      slot.timer = undefined;
-    }
+    this.#slots.cancelRespawns();
     this.emit('shutdownStart', { reason, timeout });
     const drained: number[] = [];
     const killed: number[] = [];
     // One deadline for all: every worker drains at the same time.
     await Promise.all(
-      [...this.#members.values()].map(async (member) => {
+      this.#slots.members().map(async (member) => {
         ((await this.#retire(member, timeout, reason)) ? drained : killed).push(member.id);
       }),
     );
@@ -513,7 +385,7 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
   #onShutdownSignal(signal: NodeJS.Signals, exit: boolean): void {
     if (this.#shutdown) {
       // A second Ctrl-C: the user does not want to wait for the deadline.
-      for (const member of this.#members.values()) member.kill();
+      for (const member of this.#slots.members()) member.kill();
       return;
     }
     this.shutdown({ reason: signal }).then((result) => {
