@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import type { ServedProcedure } from '../src/call.js';
 import {
   createMemoryTransportPair,
   createPeer,
@@ -183,24 +184,8 @@ describe('validation', () => {
   });
 
   it('revalidates input on receipt: the receiver never trusts the wire', async () => {
-    const pair = createMemoryTransportPair();
     const served = vi.fn();
-    const server = createPeer({
-      transport: pair.b,
-      localName: 'worker 9',
-      remoteName: 'the primary',
-      remoteCaller: { kind: 'primary' },
-      timeout: 1_000,
-      hooks: hooks({ resolve: () => ({ def: contract.worker.add, handler: served }) }),
-    });
-    const caller = createPeer({
-      transport: pair.a,
-      localName: 'the primary',
-      remoteName: 'worker 9',
-      remoteCaller: { kind: 'worker', id: 9 },
-      timeout: 1_000,
-      hooks: hooks(),
-    });
+    const { caller, close } = rawPeers({ def: contract.worker.add, handler: served });
     // No definition on the caller side: the bad input goes out unchecked, as a buggy or hostile sender would.
     const error = await caller.call('add', { a: 'one' }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'VALIDATION' });
@@ -208,28 +193,13 @@ describe('validation', () => {
       /^input of call "add" failed validation on worker 9 on receipt at "a"/,
     );
     expect(served).not.toHaveBeenCalled();
-    closePeers(pair, caller, server);
+    close();
   });
 
   it('revalidates output on receipt', async () => {
-    const pair = createMemoryTransportPair();
-    const server = createPeer({
-      transport: pair.b,
-      localName: 'worker 9',
-      remoteName: 'the primary',
-      remoteCaller: { kind: 'primary' },
-      timeout: 1_000,
-      hooks: hooks({
-        resolve: () => ({ def: { input: z.unknown(), output: z.unknown() }, handler: () => 'not a number' }),
-      }),
-    });
-    const caller = createPeer({
-      transport: pair.a,
-      localName: 'the primary',
-      remoteName: 'worker 9',
-      remoteCaller: { kind: 'worker', id: 9 },
-      timeout: 1_000,
-      hooks: hooks(),
+    const { caller, close } = rawPeers({
+      def: { input: z.unknown(), output: z.unknown() },
+      handler: () => 'not a number',
     });
     const error = await caller
       .call('add', { a: 1, b: 2 }, {}, { def: contract.worker.add })
@@ -237,7 +207,7 @@ describe('validation', () => {
     expect((error as Error).message).toMatch(
       /^output of call "add" failed validation on the primary on receipt from worker 9/,
     );
-    closePeers(pair, caller, server);
+    close();
   });
 
   it('turns a value the channel cannot serialize into a VALIDATION error for the caller', async () => {
@@ -356,6 +326,28 @@ function hooks(overrides: Partial<Parameters<typeof createPeer>[0]['hooks']> = {
     closed: () => {},
     ...overrides,
   };
+}
+
+/** Two bare peers over memory: "the primary" calling "worker 9", which serves every method with `served`. */
+function rawPeers(served: ServedProcedure) {
+  const pair = createMemoryTransportPair();
+  const server = createPeer({
+    transport: pair.b,
+    localName: 'worker 9',
+    remoteName: 'the primary',
+    remoteCaller: { kind: 'primary' },
+    timeout: 1_000,
+    hooks: hooks({ resolve: () => served }),
+  });
+  const caller = createPeer({
+    transport: pair.a,
+    localName: 'the primary',
+    remoteName: 'worker 9',
+    remoteCaller: { kind: 'worker', id: 9 },
+    timeout: 1_000,
+    hooks: hooks(),
+  });
+  return { caller, close: () => closePeers(pair, caller, server) };
 }
 
 function closePeers(pair: ReturnType<typeof createMemoryTransportPair>, ...peers: Peer[]) {
