@@ -22,13 +22,7 @@ const bus = createPrimaryBus(contract, {
 });
 
 const workers = Array.from({ length: WORKERS }, () => cluster.fork());
-await new Promise((resolve) => {
-  const stop = bus.watchWorkers(() => {
-    if (bus.readyWorkerIds().length < WORKERS) return;
-    stop();
-    resolve();
-  });
-});
+await bus.waitForReady(WORKERS);
 
 const readEverywhere = async (key) => {
   const answers = await Promise.all(workers.map((worker) => bus.call(worker, 'get', { key })));

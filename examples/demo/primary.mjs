@@ -21,13 +21,7 @@ const bus = createPrimaryBus(contract, {
 
 console.log(`forking ${WORKERS} workers…`);
 const workers = Array.from({ length: WORKERS }, () => cluster.fork());
-await new Promise((resolve) => {
-  const stop = bus.watchWorkers(() => {
-    if (bus.readyWorkerIds().length < WORKERS) return;
-    stop();
-    resolve();
-  });
-});
+await bus.waitForReady(WORKERS);
 console.log(`ready: workers ${bus.readyWorkerIds().join(', ')}\n`);
 
 console.log('1. primary → worker calls (each one calls back into the primary):');

@@ -17,19 +17,10 @@ const CORES = Number(process.env.WORKERS ?? availableParallelism());
 cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker.mjs', import.meta.url)) });
 const bus = createPrimaryBus(contract);
 
-/** Forks `size` workers and resolves once every one said `bus.ready()`. */
+/** Forks `size` workers and resolves once every one said `bus.ready()` (the previous ones have exited). */
 async function forkReady(size) {
   const workers = Array.from({ length: size }, () => cluster.fork());
-  const ids = new Set(workers.map((worker) => worker.id));
-  await new Promise((resolve) => {
-    const check = () => {
-      if (bus.readyWorkerIds().filter((id) => ids.has(id)).length < size) return;
-      stop();
-      resolve();
-    };
-    const stop = bus.watchWorkers(check);
-    check();
-  });
+  await bus.waitForReady(size);
   return workers;
 }
 

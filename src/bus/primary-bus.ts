@@ -27,6 +27,7 @@ import { type GatherOptions, type GatherResult, gather } from './gather.js';
 import { resolveHandlers } from './handlers.js';
 import { fanOut, relayRequest } from './relay.js';
 import { routeTable } from './routes.js';
+import { waitForReady } from './wait-ready.js';
 
 /** Where a worker is in its life, as the bus sees it. */
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
@@ -298,6 +299,15 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   /** Ids of the workers that take routed work (calls, events, gathers), in attach order. */
   readyWorkerIds(): number[] {
     return this.#readyLinks().map((link) => link.id);
+  }
+
+  /**
+   * Resolves with the ready worker ids once at least `count` workers called `bus.ready()`.
+   * Rejects with TIMEOUT after `timeout` (the bus's default unless given) or ABORTED.
+   * @throws RangeError for a `count` that is not a positive integer.
+   */
+  waitForReady(count = 1, options: CallOptions = {}): Promise<number[]> {
+    return waitForReady(this, count, options.timeout ?? this.#timeout, options.signal);
   }
 
   /**
