@@ -1,5 +1,5 @@
 /** Waiting until enough workers said `ready()`: what every primary does after forking. */
-import { assertTimeout, type CallOptions, isFiniteTimeout } from '../call.js';
+import { assertTimeout, isFiniteTimeout } from '../call.js';
 import { AbortedError, TimeoutError } from '../errors.js';
 import type { WorkerInfo } from './primary-bus.js';
 
