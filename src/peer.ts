@@ -36,7 +36,7 @@ import {
   type ReplyMessage,
   type RequestMessage,
 } from './protocol.js';
-import { IncomingCalls } from './serve.js';
+import { busErrorReply, IncomingCalls } from './serve.js';
 import type { Transport } from './transports/transport.js';
 import { validate } from './validate.js';
 
@@ -286,7 +286,7 @@ export class Peer {
       .then((o): ReplyMessage => ({ $cb: 1, k: 'res', id: '', o }))
       .catch((error: unknown): ReplyMessage => {
         if (error instanceof RawReplyError) return error.reply;
-        return { $cb: 1, k: 'err', id: '', e: errorToWire(error), b: true };
+        return busErrorReply(error);
       });
   }
 
@@ -328,11 +328,6 @@ export class Peer {
     for (const item of held) item.done(error);
     for (const stop of this.#unsubscribe) stop();
     this.#options.hooks.closed(error);
-  }
-
-  /** Stops listening without failing anything (the transport stays usable by others). */
-  detach(): void {
-    for (const stop of this.#unsubscribe) stop();
   }
 
   // ---- outbound -----------------------------------------------------------------------------
