@@ -16,7 +16,10 @@ export const SLOT_ENV = 'CLUSTERBUS_SLOT';
 export interface ShutdownContext {
   /** Why the worker drains: `shutdown`, `reload`, or what the caller of `shutdown()` said. */
   reason: string;
-  /** Milliseconds the primary gives this worker before it SIGKILLs it; `0` means no deadline was sent. */
+  /**
+   * Milliseconds this worker has to drain; the primary SIGKILLs it a little later (up to 1 s), so a
+   * hook that stops at `signal` can still exit cleanly. `0` means no deadline was sent.
+   */
   timeout: number;
   /** Aborted when the primary's deadline passes (the hook should give up then). */
   signal: AbortSignal;
@@ -110,7 +113,12 @@ export class WorkerLifecycle {
     const deadline =
       timeout > 0
         ? setTimeout(
-            () => controller.abort(new Error(`the primary's drain deadline of ${timeout} ms passed`)),
+            () =>
+              controller.abort(
+                new Error(
+                  `the drain deadline of ${timeout} ms passed; the primary SIGKILLs this worker shortly`,
+                ),
+              ),
             timeout,
           ).unref()
         : undefined;
@@ -120,7 +128,7 @@ export class WorkerLifecycle {
     const failures = settled.flatMap((result) =>
       result.status === 'rejected' ? [String((result.reason as Error)?.stack ?? result.reason)] : [],
     );
-    await this.#idle(controller.signal);
+    await this.#idle();
     if (deadline) clearTimeout(deadline);
     // No goodbye message: the primary already knows the exit is planned (it asked for the drain),
     // and a hook failure reaches it as exit code 1. close() flushes what is still queued (trap 4).
@@ -133,12 +141,15 @@ export class WorkerLifecycle {
     if (this.#exitAfterDrain) process.exit();
   }
 
-  /** Resolves when no handler of the bus is running, or at the deadline. */
-  #idle(signal: AbortSignal): Promise<void> {
+  /**
+   * Resolves when no handler of the bus is running. It does not give up at the deadline: a call
+   * still running then is cut by the primary's SIGKILL, which the shutdown reports as a kill.
+   */
+  #idle(): Promise<void> {
     if (this.#host.handling === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setInterval(() => {
-        if (this.#host.handling > 0 && !signal.aborted) return;
+        if (this.#host.handling > 0) return;
         clearInterval(timer);
         resolve();
       }, HANDLER_POLL_MS);

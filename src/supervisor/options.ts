@@ -119,6 +119,21 @@ export interface ReloadOptions extends SpawnOptions {
   drainTimeout?: number;
 }
 
+/**
+ * Merges the options of reloads coalesced into one run: later requests win field by field, and
+ * `env` maps are merged, so every request's changes are rolled out (none is silently dropped).
+ */
+export function mergeReloadOptions(
+  earlier: ReloadOptions | undefined,
+  later: ReloadOptions | undefined,
+): ReloadOptions | undefined {
+  if (!earlier) return later;
+  if (!later) return earlier;
+  const merged: ReloadOptions = { ...earlier, ...later };
+  if (earlier.env || later.env) merged.env = { ...earlier.env, ...later.env };
+  return merged;
+}
+
 /** Options of {@link Supervisor.shutdown}. */
 export interface ShutdownOptions {
   /**

@@ -64,13 +64,29 @@ export interface SignalHandlers {
   reload(signal: NodeJS.Signals): void;
 }
 
-/** Installs the listeners; returns the function that removes them. */
+/** Whether a cluster in this process already owns the signals (only one may: each would exit the process). */
+let owned = false;
+
+/**
+ * Installs the listeners; returns the function that removes them.
+ * @throws TypeError when another cluster in this process already handles signals.
+ */
 export function installSignals(signals: Required<SignalOptions>, handlers: SignalHandlers): () => void {
+  if (owned) {
+    throw new TypeError(
+      'startCluster(): another cluster in this process already handles SIGINT/SIGTERM/SIGHUP, and two would each exit the process on their own; pass { signals: false } to this one and call its shutdown()/reload() yourself',
+    );
+  }
+  owned = true;
   const installed: Array<[NodeJS.Signals, () => void]> = [];
   for (const signal of signals.shutdown) installed.push([signal, () => handlers.shutdown(signal)]);
   for (const signal of signals.reload) installed.push([signal, () => handlers.reload(signal)]);
   for (const [signal, listener] of installed) process.on(signal, listener);
+  let removed = false;
   return () => {
+    if (removed) return;
+    removed = true;
+    owned = false;
     for (const [signal, listener] of installed) process.off(signal, listener);
   };
 }

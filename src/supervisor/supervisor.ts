@@ -15,6 +15,7 @@ import { ClusterStartError, ReloadError, type StartFailure } from './errors.js';
 import type { ReloadResult, ShutdownResult, SupervisorEvents, WorkerStatus } from './events.js';
 import { describeExit, type Member } from './member.js';
 import {
+  mergeReloadOptions,
   type ReloadOptions,
   type ResolvedClusterOptions,
   resolveClusterOptions,
@@ -51,6 +52,8 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
   #reloading: Promise<ReloadResult> | undefined;
   #queued: QueuedReload | undefined;
   #removeSignals: (() => void) | undefined;
+  /** Shutdown signals received so far: the second one kills without waiting. */
+  #shutdownSignals = 0;
 
   /**
    * Checks the options and creates the primary bus; forks nothing until {@link start}.
@@ -144,7 +147,8 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
    * Rolling reload: per slot, fork the replacement, wait for `ready()` and the probation, then
    * drain the old worker. Rejects with {@link ReloadError} when a replacement fails; the old
    * workers not yet replaced keep serving. A reload asked for while one runs is queued and
-   * coalesced: every request made during a run shares one follow-up run (the last options win).
+   * coalesced: every request made during a run shares one follow-up run, with their options
+   * merged (later requests win field by field; `env` maps are merged).
    * @throws TypeError / RangeError for bad options (synchronously).
    */
   reload(options?: ReloadOptions): Promise<ReloadResult> {
@@ -155,7 +159,7 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     }
     if (!this.#reloading) return this.#runReload(options);
     if (this.#queued) {
-      this.#queued.options = options;
+      this.#queued.options = mergeReloadOptions(this.#queued.options, options);
       return this.#queued.promise;
     }
     let resolve!: (result: ReloadResult) => void;
@@ -192,6 +196,18 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
 
   async #start(): Promise<this> {
     if (this.#closing) throw new ClosedError('start(): the cluster was shut down');
+    // Before forking: a Ctrl-C while the workers boot must drain them, not kill the primary outright.
+    const signals = this.#options.signals;
+    if (signals) {
+      this.#removeSignals = installSignals(signals, {
+        shutdown: (signal) => this.#onShutdownSignal(signal, signals.exit),
+        reload: () => {
+          if (!this.#started) return; // nothing to reload yet
+          // The outcome is reported by the reloadDone / reloadFailed events.
+          this.reload().catch(() => {});
+        },
+      });
+    }
     const members = this.#slots.launchAll();
     const outcomes = await Promise.allSettled(members.map((m) => m.whenReady(this.#options.readyTimeout)));
     const failures: StartFailure[] = [];
@@ -216,16 +232,6 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
       );
     }
     this.#started = true;
-    const signals = this.#options.signals;
-    if (signals) {
-      this.#removeSignals = installSignals(signals, {
-        shutdown: (signal) => this.#onShutdownSignal(signal, signals.exit),
-        reload: () => {
-          // The outcome is reported by the reloadDone / reloadFailed events.
-          this.reload().catch(() => {});
-        },
-      });
-    }
     return this;
   }
 
@@ -258,7 +264,10 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
   async #retire(member: Member, timeout: number, reason: string): Promise<boolean> {
     if (!member.alive) return member.exit?.signal === null;
     if (member.markDraining()) this.emit('workerDraining', this.#row(member));
-    this.#bus.drain(member.id, { reason, timeout }).catch(() => {});
+    // The worker's own deadline comes a little earlier than the SIGKILL, so a hook that honours
+    // ctx.signal still has time to give up, flush and exit cleanly.
+    const workerTimeout = timeout - Math.min(1_000, Math.floor(timeout / 10));
+    this.#bus.drain(member.id, { reason, timeout: workerTimeout }).catch(() => {});
     let timer: NodeJS.Timeout | undefined;
     const inTime = await Promise.race([
       member.exited.then((exit) => exit.signal === null),
@@ -383,14 +392,21 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
   }
 
   #onShutdownSignal(signal: NodeJS.Signals, exit: boolean): void {
-    if (this.#shutdown) {
+    this.#shutdownSignals++;
+    if (this.#shutdownSignals > 1) {
       // A second Ctrl-C: the user does not want to wait for the deadline.
       for (const member of this.#slots.members()) member.kill();
       return;
     }
-    this.shutdown({ reason: signal }).then((result) => {
-      if (exit) process.exit(result.graceful ? 0 : 1);
-    });
+    // A shutdown() already running (started in code) is joined, not restarted.
+    this.shutdown({ reason: signal }).then(
+      (result) => {
+        if (exit) process.exit(result.graceful ? 0 : 1);
+      },
+      () => {
+        if (exit) process.exit(1);
+      },
+    );
   }
 }
 

@@ -176,6 +176,25 @@ describe('respawn', () => {
 });
 
 describe('shutdown', () => {
+  it("gives a worker's hooks a deadline before the primary's: a hook that honours ctx.signal drains in time", async () => {
+    const cluster = await start('supervisor-worker.ts', { env: { HOOK_UNTIL_ABORT: '1' } });
+    const ids = cluster.status().map((row) => row.id);
+    const result = await cluster.shutdown({ timeout: 1_500 });
+    expect(result).toMatchObject({ graceful: true, killed: [], drained: ids.sort((a, b) => a - b) });
+  });
+
+  it('lets only one cluster per process own the signals, and frees them on shutdown', async () => {
+    const owner = await start('supervisor-worker.ts', { size: 1, signals: { exit: false } });
+    await expect(start('supervisor-worker.ts', { size: 1, signals: { exit: false } })).rejects.toThrow(
+      /another cluster in this process already handles SIGINT\/SIGTERM\/SIGHUP/,
+    );
+    const listeners = process.listenerCount('SIGTERM');
+    await owner.shutdown({ timeout: 3_000 });
+    expect(process.listenerCount('SIGTERM')).toBe(listeners - 1);
+    const next = await start('supervisor-worker.ts', { size: 1, signals: { exit: false } });
+    expect(next.status()).toHaveLength(1);
+  });
+
   it('drains every worker in parallel: hooks run, in-flight calls finish, workers exit 0', async () => {
     const cluster = await start('supervisor-worker.ts');
     const exits = recordEvents(cluster, ['workerExit']);
@@ -292,15 +311,18 @@ describe('rolling reload', () => {
     expect(await cluster.bus.call(after[0]!.id, 'echo', { text: 'hi' })).toEqual({ text: 'hi@v2' });
   });
 
-  it('coalesces reloads asked for during a reload into one follow-up run', async () => {
+  it('coalesces reloads asked for during a reload into one follow-up run that applies every request', async () => {
     const cluster = await start('supervisor-worker.ts', { size: 1 });
-    const starts = recordEvents(cluster, ['reloadStart']);
+    const events = recordEvents(cluster, ['reloadStart', 'reloadDone']);
     const first = cluster.reload();
-    const second = cluster.reload();
-    const third = cluster.reload({ parallel: 1 });
-    expect(third).toBe(second);
-    await Promise.all([first, second]);
-    expect(starts).toHaveLength(2);
+    const deploy = cluster.reload({ env: { VERSION: 'v3' } });
+    // A plain reload (a SIGHUP, say) joins the queued run without undoing the deploy's options.
+    const plain = cluster.reload({ parallel: 1 });
+    expect(plain).toBe(deploy);
+    await Promise.all([first, deploy]);
+    // Never interleaved: start, done, start, done.
+    expect(events.map(([name]) => name)).toEqual(['reloadStart', 'reloadDone', 'reloadStart', 'reloadDone']);
+    await expect(cluster.bus.call(cluster.status()[0]!.id, 'echo', { text: 'x' })).resolves.toEqual({ text: 'x@v3' });
     expect(() => cluster.reload({ concurrency: 2 } as never)).toThrow(/no "concurrency" option/);
   });
 
