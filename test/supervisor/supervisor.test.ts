@@ -322,7 +322,9 @@ describe('rolling reload', () => {
     await Promise.all([first, deploy]);
     // Never interleaved: start, done, start, done.
     expect(events.map(([name]) => name)).toEqual(['reloadStart', 'reloadDone', 'reloadStart', 'reloadDone']);
-    await expect(cluster.bus.call(cluster.status()[0]!.id, 'echo', { text: 'x' })).resolves.toEqual({ text: 'x@v3' });
+    await expect(cluster.bus.call(cluster.status()[0]!.id, 'echo', { text: 'x' })).resolves.toEqual({
+      text: 'x@v3',
+    });
     expect(() => cluster.reload({ concurrency: 2 } as never)).toThrow(/no "concurrency" option/);
   });
 
