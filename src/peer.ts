@@ -54,6 +54,8 @@ export interface PeerHooks {
   error(error: BusError): void;
   /** The link closed; pending calls were already rejected with `error`. */
   closed(error: BusError): void;
+  /** The late reply to an abandoned call arrived: the other end is less busy now. */
+  abandonedSettled?(): void;
 }
 
 /** Options of {@link createPeer}. */
@@ -105,6 +107,8 @@ export class Peer {
   readonly #idPrefix = `${nanoid(10)}:`;
   #counter = 0;
   readonly #pending = new Map<string, PendingCall>();
+  /** Calls this end gave up on (timeout, abort) whose handler has not answered yet. */
+  readonly #abandoned = new Set<string>();
   readonly #incoming: IncomingCalls;
   /** Messages written before the other end said hello; flushed in order once it does. */
   #held: Array<{ message: Message; done(error?: Error): void }> | undefined = [];
@@ -142,6 +146,14 @@ export class Peer {
   /** Calls this end has sent and not yet seen settle. */
   get inFlight(): number {
     return this.#pending.size;
+  }
+
+  /**
+   * Calls this end gave up on (timeout or abort) and the other end has not answered yet: their
+   * handlers are probably still running there.
+   */
+  get abandoned(): number {
+    return this.#abandoned.size;
   }
 
   /** Calls from the other end whose handlers are still running. */
@@ -323,6 +335,7 @@ export class Peer {
       entry.reject(this.#rejectionFor(entry.method, entry.targetName));
     }
     this.#incoming.abortAll(error);
+    this.#abandoned.clear();
     const held = this.#held ?? [];
     this.#held = undefined;
     for (const item of held) item.done(error);
@@ -375,6 +388,9 @@ export class Peer {
     const entry = this.#pending.get(id);
     if (!entry) return;
     this.#forget(id, entry);
+    // The handler may well still be running over there (it may ignore ctx.signal): count it until
+    // its late reply arrives, so schedulers do not pile more work onto a busy worker.
+    this.#abandoned.add(id);
     this.#post({ $cb: 1, k: 'cancel', id, r: reason }, ignoreError);
   }
 
@@ -444,7 +460,11 @@ export class Peer {
 
   #settle(reply: ReplyMessage): void {
     const entry = this.#pending.get(reply.id);
-    if (!entry) return; // late reply to a call that timed out or was aborted: drop quietly
+    if (!entry) {
+      // A late reply to a call that timed out or was aborted: its handler is done now.
+      if (this.#abandoned.delete(reply.id)) this.#options.hooks.abandonedSettled?.();
+      return; // replies to ids we never sent are dropped quietly
+    }
     this.#forget(reply.id, entry);
     if (entry.raw) {
       if (reply.k === 'res') entry.resolve(reply.o);

@@ -43,6 +43,11 @@ export interface WorkerInfo {
   inFlight: number;
   /** Calls from this worker the primary is still serving. */
   handling: number;
+  /**
+   * Calls to this worker that timed out or were aborted and that its handler has not answered
+   * yet: it is probably still running them (a handler that ignores `ctx.signal`).
+   */
+  abandoned: number;
   /** When the bus attached to it (ms since epoch). */
   attachedAt: number;
 }
@@ -185,6 +190,8 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
           }
         },
         error: (error) => this.#hub.reportError(error),
+        // Watchers only (no peer-list push): schedulers care that the worker is less busy now.
+        abandonedSettled: () => this.#notify(link),
         closed: () => {
           transport.dispose();
           this.#setState(link, 'exited');
@@ -311,7 +318,8 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   }
 
   /**
-   * Watches every change of a worker's state or connection. Returns the function that stops watching.
+   * Watches every change of a worker's state, connection or `abandoned` count. Returns the
+   * function that stops watching.
    */
   watchWorkers(listener: (info: WorkerInfo) => void): () => void {
     this.#watchers.add(listener);
@@ -378,8 +386,12 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   }
 
   #changed(link: Link): void {
-    for (const watcher of [...this.#watchers]) watcher(toInfo(link));
+    this.#notify(link);
     this.#announcePeers();
+  }
+
+  #notify(link: Link): void {
+    for (const watcher of [...this.#watchers]) watcher(toInfo(link));
   }
 
   /** Pushes the worker list to every worker, so `peers()` on the worker side is synchronous. */
@@ -413,6 +425,7 @@ function toInfo(link: Link): WorkerInfo {
     connected: link.peer.connected,
     inFlight: link.peer.inFlight,
     handling: link.peer.handling,
+    abandoned: link.peer.abandoned,
     attachedAt: link.attachedAt,
   };
 }

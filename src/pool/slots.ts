@@ -19,6 +19,8 @@ export interface Slot {
 /** The workers a pool can use, in the order they became ready. */
 export class Slots {
   readonly #concurrency: number;
+  /** Work the worker still has beyond this pool's count: calls given up on that it is still running. */
+  readonly #extraLoad: (id: number) => number;
   readonly #byId = new Map<number, Slot>();
   /** The ready slots, in the order they became ready. */
   #ready: Slot[] = [];
@@ -27,8 +29,14 @@ export class Slots {
   /** Exited workers whose last tasks have not settled yet. */
   readonly #gone = new Set<number>();
 
-  constructor(concurrency: number) {
+  constructor(concurrency: number, extraLoad: (id: number) => number = () => 0) {
     this.#concurrency = concurrency;
+    this.#extraLoad = extraLoad;
+  }
+
+  /** A slot's load: this pool's running tasks plus the ones it gave up on that still run there. */
+  #load(slot: Slot): number {
+    return slot.running + this.#extraLoad(slot.id);
   }
 
   /** Workers that take new tasks now. */
@@ -43,10 +51,13 @@ export class Slots {
 
   /** True when some ready worker is below its concurrency. */
   get hasFree(): boolean {
-    return this.#ready.some((slot) => slot.running < this.#concurrency);
+    return this.#ready.some((slot) => this.#load(slot) < this.#concurrency);
   }
 
-  /** Follows one bus state change. Returns true when a worker became ready (work may flow). */
+  /**
+   * Follows one bus change. Returns true when work may flow: a worker became ready, or a ready one
+   * finished a call that had been given up on.
+   */
   update(info: WorkerInfo): boolean {
     let slot = this.#byId.get(info.id);
     if (info.state === 'ready') {
@@ -54,7 +65,7 @@ export class Slots {
         slot = { id: info.id, ready: false, running: 0, completed: 0, failed: 0 };
         this.#byId.set(info.id, slot);
       }
-      if (slot.ready) return false;
+      if (slot.ready) return this.#load(slot) < this.#concurrency;
       slot.ready = true;
       this.#ready.push(slot);
       return true;
@@ -77,15 +88,18 @@ export class Slots {
     const ready = this.#ready;
     const n = ready.length;
     let best: Slot | undefined;
+    let bestLoad = 0;
     let bestIndex = 0;
     for (let k = 0; k < n; k++) {
       const index = (this.#cursor + k) % n;
       const slot = ready[index]!;
-      if (slot.running >= this.#concurrency) continue;
-      if (best === undefined || slot.running < best.running) {
+      const load = this.#load(slot);
+      if (load >= this.#concurrency) continue;
+      if (best === undefined || load < bestLoad) {
         best = slot;
+        bestLoad = load;
         bestIndex = index;
-        if (slot.running === 0) break;
+        if (load === 0) break;
       }
     }
     if (best) this.#cursor = (bestIndex + 1) % n;

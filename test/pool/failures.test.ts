@@ -11,6 +11,21 @@ import { withPool } from './setup.js';
 useWorkerCleanup();
 
 describe('TaskPool failures', () => {
+  it('keeps a task it timed out counted until the worker finishes it, so concurrency holds', async () => {
+    await withPool(1, { concurrency: 1 }, async ({ bus, pool, workers }) => {
+      const id = workers[0]!.id;
+      // The handler ignores ctx.signal: it keeps running on the worker after the caller gave up.
+      await expect(pool.run('stubborn', { id: 's1', ms: 1_000 }, { timeout: 150 })).rejects.toMatchObject({
+        code: 'TIMEOUT',
+      });
+      expect(bus.worker(id)?.abandoned).toBe(1);
+      // The next task waits for the stubborn one instead of running beside it.
+      const next = await pool.run('work', { id: 's2', ms: 1 });
+      expect(next.concurrent).toBe(1);
+      expect(bus.worker(id)?.abandoned).toBe(0);
+    });
+  });
+
   it('refuses with OVERLOADED at once when the queue is full, and signals needsDrain / drain', async () => {
     await withPool(1, { maxQueue: 2, highWaterMark: 2 }, async ({ pool }) => {
       const controller = new AbortController();
