@@ -90,7 +90,16 @@ export class TaskPool<C extends Contract> extends EventEmitter<TaskPoolEvents> {
   #needsDrain = false;
   #closed = false;
 
-  constructor(bus: PrimaryBus<C>, options?: TaskPoolOptions) {
+  /**
+   * @param gate.accept Which ready workers may take tasks right now (default: all). The supervisor
+   *   keeps a reload's replacement out until its probation passed; call {@link refresh} when the
+   *   answer changes.
+   */
+  constructor(
+    bus: PrimaryBus<C>,
+    options?: TaskPoolOptions,
+    gate: { accept?: (workerId: number) => boolean } = {},
+  ) {
     super();
     if (typeof (bus as { watchWorkers?: unknown } | null)?.watchWorkers !== 'function') {
       throw new TypeError(
@@ -101,11 +110,17 @@ export class TaskPool<C extends Contract> extends EventEmitter<TaskPoolEvents> {
     this.#options = resolvePoolOptions(options);
     // A task that timed out or was aborted frees its place in this pool's count at once, but its
     // handler may ignore ctx.signal and keep running: the bus counts those until they answer.
-    this.#slots = new Slots(this.#options.concurrency, (id) => bus.worker(id)?.abandoned ?? 0);
+    this.#slots = new Slots(this.#options.concurrency, (id) => bus.worker(id)?.abandoned ?? 0, gate.accept);
     this.#runTime = new DurationWindow(this.#options.statsWindow);
     this.#waitTime = new DurationWindow(this.#options.statsWindow);
     for (const info of bus.workers()) this.#slots.update(info);
     this.#unwatch = bus.watchWorkers((info) => this.#onWorker(info));
+  }
+
+  /** Re-checks which workers take tasks (after the `accept` gate changed its mind) and dispatches queued ones. */
+  refresh(): void {
+    this.#pump();
+    this.#updateDrain();
   }
 
   /** The options in effect, defaults filled in (a copy). */

@@ -29,9 +29,22 @@ export class Slots {
   /** Exited workers whose last tasks have not settled yet. */
   readonly #gone = new Set<number>();
 
-  constructor(concurrency: number, extraLoad: (id: number) => number = () => 0) {
+  /** Whether a ready worker may take tasks now (the supervisor holds back replacements in probation). */
+  readonly #accept: (id: number) => boolean;
+
+  constructor(
+    concurrency: number,
+    extraLoad: (id: number) => number = () => 0,
+    accept: (id: number) => boolean = () => true,
+  ) {
     this.#concurrency = concurrency;
     this.#extraLoad = extraLoad;
+    this.#accept = accept;
+  }
+
+  /** Whether `slot` can take one more task now. */
+  #free(slot: Slot): boolean {
+    return this.#accept(slot.id) && this.#load(slot) < this.#concurrency;
   }
 
   /** A slot's load: this pool's running tasks plus the ones it gave up on that still run there. */
@@ -51,7 +64,7 @@ export class Slots {
 
   /** True when some ready worker is below its concurrency. */
   get hasFree(): boolean {
-    return this.#ready.some((slot) => this.#load(slot) < this.#concurrency);
+    return this.#ready.some((slot) => this.#free(slot));
   }
 
   /**
@@ -65,7 +78,7 @@ export class Slots {
         slot = { id: info.id, ready: false, running: 0, completed: 0, failed: 0 };
         this.#byId.set(info.id, slot);
       }
-      if (slot.ready) return this.#load(slot) < this.#concurrency;
+      if (slot.ready) return this.#free(slot);
       slot.ready = true;
       this.#ready.push(slot);
       return true;
@@ -93,8 +106,8 @@ export class Slots {
     for (let k = 0; k < n; k++) {
       const index = (this.#cursor + k) % n;
       const slot = ready[index]!;
+      if (!this.#free(slot)) continue;
       const load = this.#load(slot);
-      if (load >= this.#concurrency) continue;
       if (best === undefined || load < bestLoad) {
         best = slot;
         bestLoad = load;

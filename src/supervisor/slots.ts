@@ -80,6 +80,12 @@ export class WorkerSlots {
     return [...this.#members.values()];
   }
 
+  /** True when worker `id` serves its slot (a reload's replacement only does once adopted). */
+  serving(id: number): boolean {
+    const member = this.#members.get(id);
+    return member !== undefined && this.#slots[member.slot]?.member === member;
+  }
+
   /** The live worker with this id, if it is one of ours. */
   member(id: number): Member | undefined {
     return this.#members.get(id);

@@ -9,7 +9,7 @@ import { createPrimaryBus, type PrimaryBus, type WorkerInfo } from '../bus/prima
 import type { CallArgs, CallOutput, Contract, WorkerProcedures } from '../contract.js';
 import { ClosedError } from '../errors.js';
 import type { RunOptions } from '../pool/options.js';
-import { createTaskPool, type TaskPool } from '../pool/pool.js';
+import { TaskPool } from '../pool/pool.js';
 import type { PoolStats } from '../pool/stats.js';
 import { ClusterStartError, ReloadError, type StartFailure } from './errors.js';
 import type { ReloadResult, ShutdownResult, SupervisorEvents, WorkerStatus } from './events.js';
@@ -74,7 +74,13 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
       // Only the workers this supervisor forks are its members.
       autoAttach: false,
     });
-    this.#pool = createTaskPool(this.#bus, { timeout: this.#options.timeout, ...options.pool });
+    // A reload's replacement gets pool tasks only once it passed its probation and serves its slot:
+    // if it dies in probation, no task is lost with it.
+    this.#pool = new TaskPool(
+      this.#bus,
+      { timeout: this.#options.timeout, ...options.pool },
+      { accept: (id) => this.#slots.serving(id) },
+    );
     this.#slots = this.#createSlots();
     this.#stopWatching = this.#bus.watchWorkers((info) => this.#onBusChange(info));
     this.#reloadHost = this.#createReloadHost();
@@ -346,7 +352,11 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
         if (this.#closing) throw new ClosedError('the cluster began shutting down');
         return this.#slots.forkInto(index, spec);
       },
-      adopt: (index, member, spec) => this.#slots.adopt(index, member, spec),
+      adopt: (index, member, spec) => {
+        const old = this.#slots.adopt(index, member, spec);
+        this.#pool.refresh();
+        return old;
+      },
       retire: (member, timeout, reason) => this.#retire(member, timeout, reason),
       discard: async (member) => {
         // A shutdown that began during the probation drains the replacement along with every

@@ -7,6 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { startCluster } from '../../src/index.js';
+import { contract } from '../fixtures/contract.js';
 import { poolContract, type TaskResult } from '../fixtures/pool-contract.js';
 import { fixturePath, useWorkerCleanup } from '../helpers/cluster.js';
 import { Notes } from './notes.js';
@@ -63,5 +64,36 @@ describe('cluster.run() with the supervisor', () => {
     }
     // Shutdown closed the pool: new work is refused at once.
     await expect(supervisor.run('work', { id: 'late', ms: 1 })).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('gives no task to a replacement in probation, so tasks survive one that dies there', async () => {
+    const supervisor = await startCluster({
+      contract,
+      exec: fixturePath('supervisor-worker.ts'),
+      execArgv: ['--import', 'tsx'],
+      size: 1,
+      probation: 1_500,
+      signals: false,
+    });
+    try {
+      const [old] = supervisor.status();
+      const replacementReady = new Promise<void>((resolve) =>
+        supervisor.once('workerReady', () => resolve()),
+      );
+      const reload = supervisor.reload({ env: { DIE_AFTER_READY_MS: '400' } }).catch((error) => error);
+      await replacementReady;
+      // During the replacement's probation, a steady stream of tasks.
+      const tasks: Array<Promise<{ pid: number }>> = [];
+      for (let i = 0; i < 20; i++) {
+        tasks.push(supervisor.run('stats'));
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      const results = await Promise.all(tasks);
+      expect(results.every((result) => result.pid === old!.pid)).toBe(true);
+      expect(await reload).toMatchObject({ code: 'RELOAD_FAILED' });
+      expect(supervisor.stats()).toMatchObject({ failed: 0, completed: 20 });
+    } finally {
+      await supervisor.shutdown({ timeout: 3_000 });
+    }
   });
 });
