@@ -41,6 +41,8 @@ interface SocketState {
   active: number;
   idleSince: number;
   response: { headersSent: boolean; setHeader(name: string, value: string): unknown } | undefined;
+  /** Taken over by an 'upgrade' handler (WebSocket, CONNECT): never idle in HTTP's sense. */
+  upgraded: boolean;
 }
 
 /** Per-server bookkeeping: which sockets are open and which are between requests. */
@@ -57,6 +59,11 @@ class HttpTracker {
     // it as idle forever and destroy it under a request in flight.
     const connectionEvent = server instanceof TlsServer ? 'secureConnection' : 'connection';
     server.on(connectionEvent, (socket: Socket) => this.#state(socket));
+    // An upgraded socket belongs to the app now (its own shutdown hook closes it); the drain only
+    // force-closes it at the deadline, never as an "idle" HTTP socket.
+    server.prependListener('upgrade', (req: { socket: Socket }) => {
+      this.#state(req.socket).upgraded = true;
+    });
     server.prependListener('request', (req, res) => {
       const state = this.#state(req.socket);
       state.active++;
@@ -79,7 +86,7 @@ class HttpTracker {
   #state(socket: Socket): SocketState {
     let state = this.sockets.get(socket);
     if (!state) {
-      state = { active: 0, idleSince: Date.now(), response: undefined };
+      state = { active: 0, idleSince: Date.now(), response: undefined, upgraded: false };
       this.sockets.set(socket, state);
       socket.once('close', () => {
         this.sockets.delete(socket);
@@ -164,7 +171,7 @@ function runDrain(
     const closeIdle = () => {
       const now = Date.now();
       for (const [socket, state] of tracker.sockets) {
-        if (state.active > 0) continue;
+        if (state.active > 0 || state.upgraded) continue;
         if (now - Math.max(state.idleSince, started) < idleGrace) continue;
         closedIdle++;
         socket.destroy();

@@ -388,14 +388,15 @@ export class TaskPool<C extends Contract> extends EventEmitter<TaskPoolEvents> {
           task.retriesLeft--;
           task.retries++;
           this.#retried++;
-          this.emit('retry', {
+          // It already waited its turn: back to the front, same deadline. Queued before the event,
+          // so a listener that throws cannot lose the task.
+          this.#enqueue(task, true);
+          this.#notify('retry', {
             method: task.method,
             workerId: slot.id,
             attempt: task.retries,
             error: error as Error,
           });
-          // It already waited its turn: back to the front, same deadline.
-          this.#enqueue(task, true);
         } else {
           this.#fail(task, error);
         }
@@ -440,11 +441,25 @@ export class TaskPool<C extends Contract> extends EventEmitter<TaskPoolEvents> {
       !this.#closed && this.#queue.size >= this.#options.highWaterMark && !this.#slots.hasFree;
     if (needsDrain === this.#needsDrain) return;
     this.#needsDrain = needsDrain;
-    if (!needsDrain) this.emit('drain');
+    if (!needsDrain) this.#notify('drain');
   }
 
   #checkIdle(): void {
-    if (this.#queue.size === 0 && this.#running === 0) this.emit('idle');
+    if (this.#queue.size === 0 && this.#running === 0) this.#notify('idle');
+  }
+
+  /**
+   * Emits after the pool's state is consistent. A listener that throws must not leave a task
+   * half-dispatched or unsettled: its error is rethrown on its own turn, like any uncaught error.
+   */
+  #notify<E extends keyof TaskPoolEvents>(event: E, ...args: TaskPoolEvents[E]): void {
+    try {
+      (this.emit as (event: E, ...rest: unknown[]) => boolean)(event, ...args);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   }
 }
 

@@ -64,6 +64,8 @@ export interface CrashLoop {
 /** What {@link Supervisor.reload} resolves with. */
 export interface ReloadResult {
   replaced: ReplacedWorker[];
+  /** Old workers that did not drain within `drainTimeout` and were SIGKILLed (their in-flight work was cut). */
+  killed: number[];
   /** Wall time of the whole reload, in ms. */
   durationMs: number;
 }

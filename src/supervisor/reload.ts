@@ -35,7 +35,8 @@ export async function rollingReload(host: ReloadHost, plan: ReloadPlan): Promise
   const started = performance.now();
   const slots = host.slots();
   const replaced: ReplacedWorker[] = [];
-  const retiring: Promise<boolean>[] = [];
+  /** Old workers draining; each resolves to its id when it had to be SIGKILLed at the deadline. */
+  const retiring: Promise<number | undefined>[] = [];
   let failure: { slot: number | undefined; cause: unknown } | undefined;
 
   for (let i = 0; i < slots.length && !failure; i += plan.parallel) {
@@ -58,14 +59,18 @@ export async function rollingReload(host: ReloadHost, plan: ReloadPlan): Promise
       };
       replaced.push(row);
       host.emitStep({ ...row, index: replaced.length - 1, total: slots.length });
-      if (old) retiring.push(host.retire(old, plan.drainTimeout, 'reload'));
+      if (old) {
+        retiring.push(
+          host.retire(old, plan.drainTimeout, 'reload').then((drained) => (drained ? undefined : old.id)),
+        );
+      }
     }
     if (!failure && host.closing) {
       failure = { slot: undefined, cause: new ClosedError('the cluster began shutting down') };
     }
   }
   // The old workers finish their in-flight work before the reload reports, so its end means "stable".
-  await Promise.all(retiring);
+  const killed = (await Promise.all(retiring)).filter((id): id is number => id !== undefined);
   if (failure) {
     const cause = failure.cause as Error;
     const where = failure.slot === undefined ? '' : ` at slot ${failure.slot}`;
@@ -74,7 +79,7 @@ export async function rollingReload(host: ReloadHost, plan: ReloadPlan): Promise
       { cause, replaced, slot: failure.slot },
     );
   }
-  return { replaced, durationMs: Math.round(performance.now() - started) };
+  return { replaced, killed, durationMs: Math.round(performance.now() - started) };
 }
 
 async function replaceOne(

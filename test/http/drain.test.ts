@@ -133,6 +133,30 @@ describe('drainHttp', () => {
     }
   });
 
+  it('leaves an upgraded (WebSocket-style) socket to the app until the deadline, not its idle grace', async () => {
+    const { server, port } = await listen(reply);
+    server.on('upgrade', (_req, socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+    });
+    const client = await new Promise<import('node:net').Socket>((resolve, reject) => {
+      http
+        .request({ port, host: '127.0.0.1', headers: { Connection: 'Upgrade', Upgrade: 'echo' } })
+        .on('upgrade', (_res, socket) => resolve(socket))
+        .on('error', reject)
+        .end();
+    });
+    let closedAt = 0;
+    client.on('close', () => {
+      closedAt = Date.now();
+    });
+    client.on('error', () => {});
+    const started = Date.now();
+    const result = await drainHttp(server, { timeout: 600, idleGrace: 20 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(result).toMatchObject({ graceful: false, closedIdle: 0, forced: 1 });
+    expect(closedAt - started).toBeGreaterThanOrEqual(550);
+  });
+
   it('https: a slow request in flight on a TLS socket completes with 200 during the drain', async () => {
     const { handler, arrived } = withArrival(reply);
     const server = https.createServer(selfSignedCert(), handler);

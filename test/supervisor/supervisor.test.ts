@@ -297,6 +297,7 @@ describe('rolling reload', () => {
     const events = recordEvents(cluster, ['workerReady', 'workerDraining', 'reloadStep', 'reloadDone']);
     const result = await cluster.reload({ env: { VERSION: 'v2' } });
     expect(result.replaced.map((r) => r.oldId)).toEqual(before.map((r) => r.id));
+    expect(result.killed).toEqual([]);
     const after = cluster.status();
     expect(after).toHaveLength(2);
     for (const row of after) expect(before.map((r) => r.pid)).not.toContain(row.pid);
@@ -309,6 +310,17 @@ describe('rolling reload', () => {
     }
     expect(events.at(-1)?.[0]).toBe('reloadDone');
     expect(await cluster.bus.call(after[0]!.id, 'echo', { text: 'hi' })).toEqual({ text: 'hi@v2' });
+  });
+
+  it('reports the old workers it had to SIGKILL because they did not drain in time', async () => {
+    const cluster = await start('supervisor-worker.ts', { size: 1 });
+    const [old] = cluster.status();
+    const running = workerMessages((m) => m.sleeping === 10_000);
+    const cut = cluster.bus.call(old!.id, 'sleep', { ms: 10_000 }).catch((e) => e);
+    await running;
+    const result = await cluster.reload({ drainTimeout: 300 });
+    expect(result.killed).toEqual([old!.id]);
+    expect((await cut).code).toBe('PEER_GONE');
   });
 
   it('coalesces reloads asked for during a reload into one follow-up run that applies every request', async () => {
