@@ -33,6 +33,8 @@ describe('TaskPool failures', () => {
       const busy = pool.run('work', { id: 'busy', ms: 10_000 }, { signal: controller.signal }).finally(() => {
         busySettled = true;
       });
+      // It is awaited (and its rejection checked) only after the drain below.
+      busy.catch(() => {});
       expect(pool.needsDrain).toBe(false);
       const queued = [pool.run('work', { id: 'q1', ms: 1 }), pool.run('work', { id: 'q2', ms: 1 })];
       expect(pool.needsDrain).toBe(true);
