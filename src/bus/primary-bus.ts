@@ -303,6 +303,14 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     return link && toInfo(link);
   }
 
+  /**
+   * Calls to worker `id` that timed out or were aborted and that it has not answered yet (its
+   * `abandoned` count, without building a whole row: schedulers ask on every pick).
+   */
+  abandonedCalls(id: number): number {
+    return this.#links.get(id)?.peer.abandoned ?? 0;
+  }
+
   /** Ids of the workers that take routed work (calls, events, gathers), in attach order. */
   readyWorkerIds(): number[] {
     return this.#readyLinks().map((link) => link.id);

@@ -110,7 +110,7 @@ export class TaskPool<C extends Contract> extends EventEmitter<TaskPoolEvents> {
     this.#options = resolvePoolOptions(options);
     // A task that timed out or was aborted frees its place in this pool's count at once, but its
     // handler may ignore ctx.signal and keep running: the bus counts those until they answer.
-    this.#slots = new Slots(this.#options.concurrency, (id) => bus.worker(id)?.abandoned ?? 0, gate.accept);
+    this.#slots = new Slots(this.#options.concurrency, (id) => bus.abandonedCalls(id), gate.accept);
     this.#runTime = new DurationWindow(this.#options.statsWindow);
     this.#waitTime = new DurationWindow(this.#options.statsWindow);
     for (const info of bus.workers()) this.#slots.update(info);
