@@ -1,3 +1,4 @@
+// The public API: re-exports only, one block per module (kept in path order by the formatter).
 export type { ErrorListener, EventListener, EventMeta } from './bus/event-hub.js';
 export type { GatherOptions, GatherResult } from './bus/gather.js';
 export {
@@ -18,7 +19,6 @@ export {
   type WorkerBusOptions,
   type WorkerHandlers,
 } from './bus/worker-bus.js';
-// supervisor
 export {
   type ShutdownContext,
   type ShutdownHook,
@@ -47,7 +47,6 @@ export { defineContract } from './contract.js';
 export * from './errors.js';
 export { type DrainHttpOptions, type DrainHttpResult, drainHttp, trackHttp } from './http/drain.js';
 export { createPeer, Peer, type PeerHooks, type PeerOptions } from './peer.js';
-// pool
 export {
   POOL_DEFAULTS,
   type ResolvedPoolOptions,
