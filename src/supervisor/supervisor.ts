@@ -228,12 +228,15 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
       if (reason) failures.push({ slot: member.slot, id: member.id, pid: member.pid, reason });
     }
     if (failures.length > 0 || this.#closing) {
+      // A shutdown asked for during start (shutdown() or a signal) explains the exits itself:
+      // blaming the worker script would send the user looking in the wrong place.
+      const stoppedOnPurpose = this.#closing;
       await this.shutdown({ timeout: Math.min(this.#options.drainTimeout, 2_000), reason: 'start failed' });
       const list = failures.map((f) => `slot ${f.slot}: ${f.reason}`).join('; ');
       throw new ClusterStartError(
-        failures.length > 0
-          ? `startCluster(): ${failures.length} of ${members.length} workers failed to start (${list}); check the worker script and that it calls bus.ready()`
-          : 'startCluster(): the cluster was shut down while starting',
+        stoppedOnPurpose
+          ? 'startCluster(): the cluster was shut down while starting (shutdown() or a signal arrived before every worker was ready)'
+          : `startCluster(): ${failures.length} of ${members.length} workers failed to start (${list}); check the worker script and that it calls bus.ready()`,
         failures,
       );
     }

@@ -8,6 +8,7 @@ import {
   isBusError,
   isSupervisorError,
   ReloadError,
+  Supervisor,
   SupervisorError,
   startCluster,
 } from '../../src/index.js';
@@ -59,6 +60,25 @@ describe('startCluster', () => {
     }).catch((e) => e);
     expect(error).toBeInstanceOf(ClusterStartError);
     expect(error.message).toMatch(/did not call ready\(\) within 1500 ms/);
+  });
+
+  it('a shutdown during start rejects start() saying so, not blaming the worker script', async () => {
+    const supervisor = new Supervisor({
+      contract,
+      exec: fixturePath('supervisor-worker.ts'),
+      execArgv: ['--import', 'tsx'],
+      size: 1,
+      signals: false,
+      env: { NEVER_READY: '1' },
+    });
+    const forked = nextEvent(supervisor, 'workerFork');
+    const starting = supervisor.start().catch((e) => e);
+    await forked;
+    const result = await supervisor.shutdown({ timeout: 2_000 });
+    const error = await starting;
+    expect(error).toBeInstanceOf(ClusterStartError);
+    expect(error.message).toMatch(/shut down while starting/);
+    expect(result.killed).toEqual([]);
   });
 
   it('validates options eagerly, naming the option and the value', async () => {
