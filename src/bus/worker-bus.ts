@@ -18,6 +18,7 @@ import type {
   WorkerProcedures,
 } from '../contract.js';
 import { type BusError, ClosedError, errorFromWire, RemoteError, type WireError } from '../errors.js';
+import { assertCallOptionNames, assertOptionNames, optionNames } from '../options-check.js';
 import { Peer } from '../peer.js';
 import type { ControlMessage, EventMessage } from '../protocol.js';
 import { processTransport } from '../transports/process.js';
@@ -80,6 +81,21 @@ type PrimaryMethod<C> = keyof PrimaryProcedures<C> & string;
 type WorkerMethod<C> = keyof WorkerProcedures<C> & string;
 type WorkerEvent<C> = keyof ContractEvents<C> & string;
 
+const BUS_OPTION_NAMES = optionNames<WorkerBusOptions<Contract>>({
+  handlers: true,
+  timeout: true,
+  transport: true,
+  maxPendingSends: true,
+  ignoreSignals: true,
+  exitAfterDrain: true,
+});
+const PEER_GATHER_OPTION_NAMES = optionNames<PeerGatherOptions>({
+  timeout: true,
+  signal: true,
+  includeSelf: true,
+});
+const BROADCAST_OPTION_NAMES = optionNames<WorkerBroadcastOptions>({ includeSelf: true });
+
 /** The worker's end of the bus. Create with {@link createWorkerBus}. */
 export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   readonly #contract: C;
@@ -97,6 +113,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
 
   constructor(contract: C, options: WorkerBusOptions<C> = {}) {
     this.#contract = contract;
+    assertOptionNames(options, BUS_OPTION_NAMES, 'createWorkerBus options');
     const timeout = options.timeout ?? DEFAULT_TIMEOUT;
     assertTimeout(timeout, 'createWorkerBus options');
     this.#timeout = timeout;
@@ -168,6 +185,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   call(first: string | number, ...rest: unknown[]): Promise<unknown> {
     if (typeof first === 'number') {
       const [method, input, options] = rest as [string, unknown, CallOptions | undefined];
+      assertCallOptionNames(options, () => `call "${method}" options`);
       return this.#peer.call(method, input, options, {
         def: this.#workerRoute(method).def,
         to: first,
@@ -175,6 +193,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
       });
     }
     const [input, options] = rest as [unknown, CallOptions | undefined];
+    assertCallOptionNames(options, () => `call "${first}" options`);
     return this.#peer.call(first, input, options, this.#primaryRoute(first));
   }
 
@@ -187,6 +206,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     ...args: CallArgs<WorkerProcedures<C>[M], PeerGatherOptions>
   ): Promise<GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]> {
     const [input, options = {}] = args as [unknown, PeerGatherOptions | undefined];
+    assertOptionNames(options, PEER_GATHER_OPTION_NAMES, `callPeers("${method}") options`);
     const def = this.#workerRoute(method).def;
     const timeout = options.timeout ?? this.#timeout;
     assertTimeout(timeout, `callPeers("${method}")`);
@@ -225,6 +245,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     payload: EventInput<ContractEvents<C>[E]>,
     options: WorkerBroadcastOptions = {},
   ): Promise<void> {
+    assertOptionNames(options, BROADCAST_OPTION_NAMES, `broadcast("${event}") options`);
     const p = this.#hub.checkOutgoing(event, payload);
     const message: EventMessage = { $cb: 1, k: 'evt', n: event, p, to: 'all' };
     if (options.includeSelf) message.self = true;
