@@ -24,14 +24,17 @@ import {
   PeerGoneError,
   RemoteError,
   TimeoutError,
+  ValidationError,
   type WireError,
 } from './errors.js';
 import {
   type ControlCommand,
   type ControlMessage,
+  describe,
   type EventMessage,
   isViolation,
   type Message,
+  type ProtocolViolation,
   parseMessage,
   type ReplyMessage,
   type RequestMessage,
@@ -415,19 +418,26 @@ export class Peer {
 
   // ---- inbound ------------------------------------------------------------------------------
 
+  /** The transport's message listener: nothing a peer sends may throw out of it. */
   #receive(value: unknown): void {
+    try {
+      this.#handle(value);
+    } catch (error) {
+      // A last line of defence (a listener of ours or the app's threw): report, never crash.
+      this.#report(
+        new ValidationError(
+          `handling a message from ${this.#options.remoteName} threw: ${describe(error)}; the message was dropped`,
+          { cause: error },
+        ),
+      );
+    }
+  }
+
+  #handle(value: unknown): void {
     const parsed = parseMessage(value);
     if (parsed === undefined) return; // foreign traffic: not ours, not our business
     if (isViolation(parsed)) {
-      this.#options.hooks.error(
-        new BusError(
-          'VALIDATION',
-          `dropped a malformed message from ${this.#options.remoteName}: ${parsed.violation}`,
-          {
-            data: { message: safePreview(value) },
-          },
-        ),
-      );
+      this.#dropped(parsed, value);
       return;
     }
     switch (parsed.k) {
@@ -456,6 +466,55 @@ export class Peer {
         }
         this.#options.hooks.control(parsed);
         return;
+    }
+  }
+
+  /**
+   * A tagged message that failed the decoder: reported on 'error'. When it carried a readable id,
+   * what is owed still happens: a request gets an error reply, a reply settles its call, a cancel
+   * still cancels.
+   */
+  #dropped(parsed: ProtocolViolation, value: unknown): void {
+    const what = `a malformed message from ${this.#options.remoteName}: ${parsed.violation}`;
+    this.#report(new ValidationError(`dropped ${what}`, { data: { message: preview(value) } }));
+    const id = parsed.id;
+    if (id === undefined) return;
+    switch (parsed.kind) {
+      case 'req':
+        if (this.#closedWith) return;
+        this.#post(
+          { ...busErrorReply(new ValidationError(`${this.#localName} refused ${what}`)), id },
+          ignoreError,
+        );
+        return;
+      case 'res':
+      case 'err': {
+        const entry = this.#pending.get(id);
+        if (!entry) {
+          if (this.#abandoned.delete(id)) this.#options.hooks.abandonedSettled?.();
+          return;
+        }
+        this.#forget(id, entry);
+        const error = new ValidationError(
+          `call "${entry.method}" to ${entry.targetName} failed: its reply was malformed (${parsed.violation})`,
+        );
+        entry.reject(entry.raw ? new RawReplyError({ ...busErrorReply(error), id }) : error);
+        return;
+      }
+      case 'cancel':
+        this.#incoming.cancel(id, 'aborted');
+        return;
+    }
+  }
+
+  /** Reports on the bus's 'error'; if even that throws (the app's listener), as a process warning. */
+  #report(error: BusError): void {
+    try {
+      this.#options.hooks.error(error);
+    } catch (thrown) {
+      process.emitWarning(`${error.message} (and reporting it threw: ${describe(thrown)})`, {
+        code: `CLUSTERBUS_${error.code}`,
+      });
     }
   }
 
@@ -493,8 +552,15 @@ export class Peer {
     }
   }
 
+  /**
+   * The caller's error for an error reply (already made safe by the decoder). A bus-level reply
+   * keeps its code; one without a known code is a REMOTE failure, so the caller always gets a BusError.
+   */
   #errorFromReply(entry: PendingCall, wire: WireError, busLevel: boolean): Error {
-    if (busLevel) return errorFromWire(wire);
+    if (busLevel) {
+      const error = errorFromWire(wire);
+      if (error instanceof BusError) return error;
+    }
     return new RemoteError(
       `call "${entry.method}" to ${entry.targetName} failed: ${wire.name}: ${wire.message}`,
       wire,
@@ -507,11 +573,12 @@ export function createPeer(options: PeerOptions): Peer {
   return new Peer(options);
 }
 
-function safePreview(value: unknown): string {
+/** At most 200 characters of what was dropped, for the report; never throws. */
+function preview(value: unknown): string {
   try {
-    return JSON.stringify(value).slice(0, 200);
+    return (JSON.stringify(value) ?? describe(value)).slice(0, 200);
   } catch {
-    return String(value).slice(0, 200);
+    return describe(value);
   }
 }
 

@@ -192,8 +192,11 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
         event: (message) => this.#onEvent(link, message),
         control: (message) => {
           if (message.c === 'hello') {
+            // A cluster worker's pid is `worker.process.pid`, never what the wire claims; only a
+            // link attached without a pid (a custom transport) learns it from the hello.
             const pid = (message.d as { pid?: unknown } | undefined)?.pid;
-            if (typeof pid === 'number') link.pid = pid;
+            if (link.pid === undefined && link.worker === undefined && typeof pid === 'number')
+              link.pid = pid;
             this.#changed(link);
           } else if (message.c === 'ready' && link.state === 'starting') {
             this.#setState(link, 'ready');
