@@ -3,7 +3,7 @@
  * single outbound path (with the hello handshake that holds traffic until the other end's bus is
  * listening), and the dispatch of what arrives; serving the other end's calls is `serve.ts`.
  */
-import { nanoid } from 'nanoid';
+import { randomBytes } from 'node:crypto';
 import {
   assertTimeout,
   type Caller,
@@ -104,7 +104,8 @@ interface PendingCall {
 export class Peer {
   readonly #options: PeerOptions;
   readonly #transport: Transport;
-  readonly #idPrefix = `${nanoid(10)}:`;
+  // 64 random bits per peer instance: ids stay unique across respawns and primary restarts.
+  readonly #idPrefix = `${randomBytes(8).toString('base64url')}:`;
   #counter = 0;
   readonly #pending = new Map<string, PendingCall>();
   /** Calls this end gave up on (timeout, abort) whose handler has not answered yet. */

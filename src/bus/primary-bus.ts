@@ -313,6 +313,16 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     return this.#links.get(id)?.peer.abandoned ?? 0;
   }
 
+  /**
+   * True when worker `id` takes routed work now: it said `ready()`, is not draining, and its
+   * channel is open. A worker whose channel just closed is not ready at once, before the primary
+   * has handled its 'disconnect' or 'exit'.
+   */
+  isReady(id: number): boolean {
+    const link = this.#links.get(id);
+    return link !== undefined && this.#takesWork(link);
+  }
+
   /** Ids of the workers that take routed work (calls, events, gathers), in attach order. */
   readyWorkerIds(): number[] {
     return this.#readyLinks().map((link) => link.id);
@@ -402,7 +412,21 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   }
 
   #readyLinks(): Link[] {
-    return [...this.#links.values()].filter((link) => link.state === 'ready');
+    return [...this.#links.values()].filter((link) => this.#takesWork(link));
+  }
+
+  /**
+   * A ready link whose channel has closed (the worker died or disconnected, and its 'exit' event
+   * has not run yet) takes no work. Its link is closed on the next microtask, not here: callers
+   * are in the middle of choosing a worker, and watchers must not run under them.
+   */
+  #takesWork(link: Link): boolean {
+    if (link.state !== 'ready') return false;
+    if (!link.peer.transport.closed) return true;
+    queueMicrotask(() =>
+      link.peer.close(new PeerGoneError(`worker ${link.id} is gone (its IPC channel closed)`)),
+    );
+    return false;
   }
 
   #setState(link: Link, state: WorkerState): void {
