@@ -70,8 +70,12 @@ export interface EventMessage {
   f?: number;
 }
 
-/** Control commands between the bus ends (handshake, readiness, drain). */
-export type ControlCommand = 'hello' | 'ready' | 'drain' | 'peers';
+/**
+ * Control commands between the bus ends (handshake, readiness, drain). `metrics` is the
+ * supervisor's sample request and the worker's answer; `fatal` is a worker's last word before an
+ * uncaught error kills it.
+ */
+export type ControlCommand = 'hello' | 'ready' | 'drain' | 'peers' | 'metrics' | 'fatal';
 
 /** Lifecycle traffic. `hello` carries the sender's instance id so a restart is detectable. */
 export interface ControlMessage {
@@ -97,7 +101,14 @@ export interface ProtocolViolation {
   violation: string;
 }
 
-const CONTROL: ReadonlySet<string> = new Set<ControlCommand>(['hello', 'ready', 'drain', 'peers']);
+const CONTROL: ReadonlySet<string> = new Set<ControlCommand>([
+  'hello',
+  'ready',
+  'drain',
+  'peers',
+  'metrics',
+  'fatal',
+]);
 
 /** True when `value` carries our tag, whatever its version or shape. */
 export function isTagged(value: unknown): value is { $cb: unknown } {

@@ -19,7 +19,7 @@ import type {
 } from '../contract.js';
 import { ClosedError, PeerGoneError } from '../errors.js';
 import { Peer } from '../peer.js';
-import type { EventMessage } from '../protocol.js';
+import type { ControlCommand, ControlMessage, EventMessage } from '../protocol.js';
 import { clusterWorkerTransport } from '../transports/cluster-worker.js';
 import type { Transport, TransportOptions } from '../transports/transport.js';
 import { type ErrorListener, EventHub, type EventListener, type EventSubscriber } from './event-hub.js';
@@ -105,6 +105,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   readonly #workerRoute: ReturnType<typeof routeTable>;
   readonly #links = new Map<number, Link>();
   readonly #watchers = new Set<(info: WorkerInfo) => void>();
+  readonly #controlListeners = new Set<(id: number, message: ControlMessage) => void>();
   readonly #onFork = (worker: Worker) => this.attach(worker);
   #closed = false;
 
@@ -188,6 +189,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
           } else if (message.c === 'ready' && link.state === 'starting') {
             this.#setState(link, 'ready');
           }
+          for (const listener of this.#controlListeners) listener(id, message);
         },
         error: (error) => this.#hub.reportError(error),
         // Watchers only (no peer-list push): schedulers care that the worker is less busy now.
@@ -332,6 +334,22 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   watchWorkers(listener: (info: WorkerInfo) => void): () => void {
     this.#watchers.add(listener);
     return () => this.#watchers.delete(listener);
+  }
+
+  /**
+   * @internal Every control message a worker link receives (hello, ready, and the supervisor's
+   * `metrics` / `fatal`), after the bus handled it. Returns the function that stops listening.
+   */
+  onControl(listener: (id: number, message: ControlMessage) => void): () => void {
+    this.#controlListeners.add(listener);
+    return () => this.#controlListeners.delete(listener);
+  }
+
+  /** @internal Sends a control message to one worker; rejects when it is not attached or gone. */
+  sendControl(id: number, command: ControlCommand, data?: unknown): Promise<void> {
+    const link = this.#links.get(id);
+    if (!link) return Promise.reject(new PeerGoneError(`worker ${id} is not attached to the bus`));
+    return link.peer.sendControl(command, data);
   }
 
   /**

@@ -29,6 +29,7 @@ import { resolveHandlers } from './handlers.js';
 import type { WorkerState } from './primary-bus.js';
 import { routeTable } from './routes.js';
 import { type ShutdownHook, WorkerLifecycle, type WorkerLifecycleOptions } from './worker-lifecycle.js';
+import { createMetricsReporter } from './worker-metrics.js';
 
 /** Another worker, as the primary last announced it. */
 export interface PeerInfo {
@@ -91,6 +92,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   readonly #timeout: number;
   readonly #primaryRoute: ReturnType<typeof routeTable>;
   readonly #workerRoute: ReturnType<typeof routeTable>;
+  readonly #metrics = createMetricsReporter();
   #peers: PeerInfo[] = [];
   #ready: Promise<void> | undefined;
   #closed = false;
@@ -115,7 +117,8 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
       // Requests the primary relays from other workers carry the sender's id.
       trustRelayedCaller: true,
       timeout,
-      hello: { workerId: cluster.worker?.id, pid: process.pid },
+      // `metrics: 1`: this end answers the supervisor's status sampler (an older primary ignores it).
+      hello: { workerId: cluster.worker?.id, pid: process.pid, metrics: 1 },
       hooks: {
         resolve: handlers,
         event: (message) => this.#onEvent(message),
@@ -130,6 +133,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
             );
           }
           if (message.c === 'drain') void this.#lifecycle.drain(message.d);
+          if (message.c === 'metrics') this.#peer.sendControl('metrics', this.#metrics()).catch(() => {});
           for (const listener of [...this.#controlListeners]) listener(message);
         },
         error: (error) => this.#hub.reportError(error),

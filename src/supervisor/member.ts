@@ -7,6 +7,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { WorkerState } from '../bus/primary-bus.js';
 import { SLOT_ENV, SUPERVISED_ENV } from '../bus/worker-lifecycle.js';
+import { pipePrefixed } from './output.js';
 
 /** How a worker process is started. */
 export interface SpawnSpec {
@@ -35,6 +36,8 @@ export class Member {
   planned = false;
   /** When it said `ready()` (ms since epoch). */
   readyAt: number | undefined;
+  /** The uncaught error it reported just before it died (`Error: listen EADDRINUSE …`), when its bus could tell. */
+  fatal: string | undefined;
   #state: WorkerState = 'starting';
   #exit: ExitInfo | undefined;
   #pid: number | undefined;
@@ -60,7 +63,8 @@ export class Member {
       worker.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
         this.#exit = { code, signal };
         this.#state = 'exited';
-        this.#onEarlyExit(new Error(`${this.name} ${describeExit(this.#exit)} before it was ready`));
+        const cause = this.fatal ? ` (it died of ${this.fatal})` : '';
+        this.#onEarlyExit(new Error(`${this.name} ${describeExit(this.#exit)} before it was ready${cause}`));
         resolve(this.#exit);
       });
     });
@@ -156,19 +160,33 @@ export function describeExit(exit: ExitInfo): string {
   return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
 }
 
-/** Forks one worker for `slot` with `spec`. `cluster.setupPrimary` is global, so it is set right before each fork. */
-export function forkWorker(spec: SpawnSpec, slot: number): Worker {
+/**
+ * Forks one worker for `slot` with `spec`. `cluster.setupPrimary` is global, so it is set right
+ * before each fork. With `prefix`, the worker's stdout/stderr are piped and every line is written
+ * to the primary's with that prefix.
+ */
+export function forkWorker(
+  spec: SpawnSpec,
+  slot: number,
+  prefix?: (worker: { id: number; slot: number }) => string,
+): Worker {
   cluster.setupPrimary({
     exec: spec.exec,
     args: spec.args,
     execArgv: spec.execArgv,
     cwd: spec.cwd,
     serialization: spec.serialization,
-    silent: false,
+    silent: prefix !== undefined,
   });
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(spec.env)) if (value !== undefined) env[key] = value;
   env[SUPERVISED_ENV] = '1';
   env[SLOT_ENV] = String(slot);
-  return cluster.fork(env);
+  const worker = cluster.fork(env);
+  if (prefix) {
+    const text = prefix({ id: worker.id, slot });
+    if (worker.process.stdout) pipePrefixed(worker.process.stdout, process.stdout, text);
+    if (worker.process.stderr) pipePrefixed(worker.process.stderr, process.stderr, text);
+  }
+  return worker;
 }
