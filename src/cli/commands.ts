@@ -110,7 +110,7 @@ export async function status(args: string[], io: Io): Promise<number> {
 export function workerTable(rows: WorkerRow[], style: Style, now = Date.now()): string {
   return renderTable<WorkerRow>(
     [
-      { header: 'id', value: (r) => String(r.id), align: 'right' },
+      { header: 'id', value: (r) => (r.id === undefined ? '-' : String(r.id)), align: 'right' },
       { header: 'pid', value: (r) => (r.pid === undefined ? '-' : String(r.pid)), align: 'right' },
       { header: 'slot', value: (r) => String(r.slot), align: 'right' },
       { header: 'state', value: (r) => r.state, color: (r, cell) => stateColor(style, r.state, cell) },
@@ -118,7 +118,12 @@ export function workerTable(rows: WorkerRow[], style: Style, now = Date.now()): 
       {
         header: 'uptime',
         // Rows of primaries without an `uptime` column still carry `startedAt`.
-        value: (r) => formatDuration(r.state === 'stopped' ? undefined : (r.uptime ?? now - r.startedAt)),
+        value: (r) =>
+          formatDuration(
+            r.state === 'stopped'
+              ? undefined
+              : (r.uptime ?? (r.startedAt === undefined ? undefined : now - r.startedAt)),
+          ),
         align: 'right',
       },
       { header: 'cpu', value: (r) => formatPercent(r.cpu), align: 'right' },
@@ -201,8 +206,7 @@ export async function stop(args: string[], io: Io): Promise<number> {
     io.err(`stopping ${name} (pid ${pid})…`);
     const result = await client.bus.call('stop', timeout === undefined ? {} : { timeout }, { timeout: 0 });
     // The reply comes once the workers are gone; the primary exits right after.
-    await Promise.race([client.closed, delay(10_000)]);
-    if (!(await gone(pid, 10_000))) {
+    if (!(await gone(pid, 15_000))) {
       throw new CommandError(`${name}'s workers stopped, but its primary (pid ${pid}) is still running`);
     }
     const killed = result.killed.length > 0 ? `, ${list(result.killed)} killed at the deadline` : '';
@@ -256,7 +260,7 @@ function stateColor(style: Style, state: string, cell: string): string {
   return style.red(cell);
 }
 
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls until `pid` is gone; false if it still runs after `timeout` ms. */
 async function gone(pid: number, timeout: number): Promise<boolean> {

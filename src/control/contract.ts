@@ -9,18 +9,21 @@
 import { z } from 'zod';
 import { defineContract } from '../contract.js';
 
-/** One worker row, as `cluster.status()` reports it. */
+/**
+ * One row of `cluster.status()`: a live worker, or a slot stopped by a crash loop (`state:
+ * 'stopped'`, no id or pid).
+ */
 export const WorkerRow = z.looseObject({
-  id: z.number(),
+  id: z.number().optional(),
   pid: z.number().optional(),
   slot: z.number(),
   state: z.string(),
-  startedAt: z.number(),
+  startedAt: z.number().optional(),
   restarts: z.number(),
   inFlight: z.number(),
   uptime: z.number().optional(),
   cpu: z.number().optional(),
-  memory: z.object({ rss: z.number(), heapUsed: z.number() }).optional(),
+  memory: z.object({ rss: z.number(), heapUsed: z.number().optional() }).optional(),
   eventLoopDelay: z.number().optional(),
 });
 
@@ -71,6 +74,7 @@ export const controlContract = defineContract({
         size: z.number(),
         started: z.array(z.number()),
         stopped: z.array(z.number()),
+        durationMs: z.number(),
       }),
     },
     /** Graceful shutdown; answers once every worker is gone, then the primary exits. */

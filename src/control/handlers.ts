@@ -4,6 +4,7 @@
  */
 import type { PrimaryHandlers } from '../bus/primary-bus.js';
 import { isSupervisorError, type ReloadError } from '../supervisor/errors.js';
+import type { ReloadOptions } from '../supervisor/options.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { ClusterInfo, ControlContract } from './contract.js';
 
@@ -18,6 +19,8 @@ export interface ControlTarget {
   version: string;
   /** True once `start()` succeeded. */
   readonly started: boolean;
+  /** Options of every reload asked for over the socket (the config file's `reload` settings). */
+  reloadOptions?: ReloadOptions;
   /**
    * Begins the graceful stop the `stop` procedure asks for; resolves with the shutdown's result
    * once every worker is gone (the primary exits after the reply is out).
@@ -54,7 +57,7 @@ export function controlHandlers(
         cwd: target.cwd,
         size: supervisor.size,
         ready: rows.filter((row) => row.state === 'ready').length,
-        workers: rows.filter((row) => row.state !== 'exited' && (row.state as string) !== 'stopped').length,
+        workers: rows.filter((row) => row.state !== 'exited' && row.state !== 'stopped').length,
         state: state(),
         startedAt: target.startedAt,
         version: target.version,
@@ -64,7 +67,7 @@ export function controlHandlers(
     status: () => supervisor.status().map((row) => ({ ...row })),
     reload: async () => {
       try {
-        return await supervisor.reload();
+        return await supervisor.reload(target.reloadOptions);
       } catch (error) {
         throw reloadFailure(error);
       }
