@@ -69,6 +69,23 @@ export interface StartSettings {
 export async function resolveStartSettings(args: string[], cwd = process.cwd()): Promise<StartSettings> {
   const { values, positionals, rest } = parseCommand('start', args, OPTIONS);
   noExtraArguments('start', positionals, 1);
+  // Mistakes on the command line are reported before any file is looked at.
+  const cliInstances =
+    values.instances === undefined || values.instances === 'max'
+      ? values.instances
+      : positiveInteger(values.instances, '-i/--instances (a number or "max")', 'start');
+  if (values.ready !== undefined && !(READY_MODES as readonly string[]).includes(values.ready)) {
+    throw new UsageError(`--ready must be one of ${READY_MODES.join(', ')}, got "${values.ready}"`, 'start');
+  }
+  const readyTimeout =
+    values['ready-timeout'] === undefined
+      ? undefined
+      : positiveInteger(values['ready-timeout'], '--ready-timeout', 'start');
+  const drainTimeout =
+    values['drain-timeout'] === undefined
+      ? undefined
+      : milliseconds(values['drain-timeout'], '--drain-timeout', 'start');
+  const cliEnv = parseEnv(values.env ?? []);
   const scriptArg = positionals[0];
   const configPath = values.config ? resolve(cwd, values.config) : scriptArg ? undefined : findConfig(cwd);
   if (!scriptArg && !configPath) {
@@ -102,36 +119,21 @@ export async function resolveStartSettings(args: string[], cwd = process.cwd()):
     throw new UsageError(`${(error as Error).message}; pick one with --name`, 'start');
   }
 
-  const instancesArg = values.instances ?? config.instances ?? 'max';
-  const instances =
-    instancesArg === 'max'
-      ? availableParallelism()
-      : typeof instancesArg === 'number'
-        ? instancesArg
-        : positiveInteger(instancesArg, '-i/--instances (a number or "max")', 'start');
-
+  const instancesSetting = cliInstances ?? config.instances ?? 'max';
+  const instances = instancesSetting === 'max' ? availableParallelism() : instancesSetting;
   const ready = (values.ready ?? config.ready ?? 'listen') as ReadyMode;
-  if (!READY_MODES.includes(ready)) {
-    throw new UsageError(`--ready must be one of ${READY_MODES.join(', ')}, got "${ready}"`, 'start');
-  }
 
   return {
     script,
     name,
     instances,
-    env: { ...config.env, ...parseEnv(values.env ?? []) },
+    env: { ...config.env, ...cliEnv },
     args: rest.length > 0 ? rest : (config.args ?? []),
     nodeArgs: [...(config.nodeArgs ?? []), ...(values['node-arg'] ?? [])],
     cwd: config.cwd ? resolve(base, config.cwd) : cwd,
     ready,
-    readyTimeout:
-      values['ready-timeout'] !== undefined
-        ? positiveInteger(values['ready-timeout'], '--ready-timeout', 'start')
-        : config.readyTimeout,
-    drainTimeout:
-      values['drain-timeout'] !== undefined
-        ? milliseconds(values['drain-timeout'], '--drain-timeout', 'start')
-        : config.drain?.timeout,
+    readyTimeout: readyTimeout ?? config.readyTimeout,
+    drainTimeout: drainTimeout ?? config.drain?.timeout,
     idleGrace: config.drain?.idleGrace,
     prefix: values['no-prefix'] ? false : (config.prefix ?? true),
     reload: { ...config.reload },
