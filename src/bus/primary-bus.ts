@@ -27,7 +27,7 @@ import { type ErrorListener, EventHub, type EventListener, type EventSubscriber 
 import { type GatherOptions, type GatherResult, gather } from './gather.js';
 import { resolveHandlers } from './handlers.js';
 import { fanOut, relayRequest } from './relay.js';
-import { routeTable } from './routes.js';
+import { routeTable, unknownMethodError } from './routes.js';
 import { waitForReady } from './wait-ready.js';
 
 /** Where a worker is in its life, as the bus sees it. */
@@ -219,6 +219,8 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   ): Promise<CallOutput<WorkerProcedures<C>[M]>> {
     const [input, options] = args as [unknown, CallOptions | undefined];
     assertCallOptionNames(options, () => `call "${method}" options`);
+    const route = this.#workerRoute(method);
+    if (route.def === undefined) return Promise.reject(this.#badCall(worker, method));
     // Fast path first: the message for a failed lookup is only built when it is needed.
     let link = this.#closed ? undefined : this.#links.get(typeof worker === 'number' ? worker : worker?.id);
     if (!link) {
@@ -228,9 +230,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
         return Promise.reject(error);
       }
     }
-    return link.peer.call(method, input, options, this.#workerRoute(method)) as Promise<
-      CallOutput<WorkerProcedures<C>[M]>
-    >;
+    return link.peer.call(method, input, options, route) as Promise<CallOutput<WorkerProcedures<C>[M]>>;
   }
 
   /**
@@ -245,6 +245,9 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     const [input, options] = args as [unknown, GatherOptions | undefined];
     assertCallOptionNames(options, () => `callAll("${method}") options`);
     const route = this.#workerRoute(method);
+    if (route.def === undefined) {
+      return Promise.reject(unknownMethodError(method, this.#contract, 'worker', 'callAll()'));
+    }
     return gather(this.#readyLinks(), (link) => link.peer.call(method, input, options, route)) as Promise<
       GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]
     >;
@@ -387,6 +390,18 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /** Why a call to a method the contract does not list was refused: a forgotten worker argument, or the name. */
+  #badCall(worker: unknown, method: unknown): Error {
+    if (typeof worker === 'string' && method === undefined) {
+      return new TypeError(
+        `call("${worker}"): the first argument is the worker (a cluster.Worker or its id), the second the method; ` +
+          `did you mean bus.call(worker, "${worker}", input)? For every ready worker use bus.callAll("${worker}"), ` +
+          `for the least busy one a task pool's run("${worker}")`,
+      );
+    }
+    return unknownMethodError(method, this.#contract, 'worker', 'call()');
+  }
 
   #linkFor(worker: Worker | number, what: string): Link {
     if (this.#closed) throw new ClosedError(`${what}: the primary bus is closed`);

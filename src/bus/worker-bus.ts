@@ -28,7 +28,7 @@ import { type ErrorListener, EventHub, type EventListener, type EventSubscriber 
 import type { GatherOptions, GatherResult } from './gather.js';
 import { resolveHandlers } from './handlers.js';
 import type { WorkerState } from './primary-bus.js';
-import { routeTable } from './routes.js';
+import { routeTable, unknownMethodError } from './routes.js';
 import { type ShutdownHook, WorkerLifecycle, type WorkerLifecycleOptions } from './worker-lifecycle.js';
 
 /** Another worker, as the primary last announced it. */
@@ -186,15 +186,23 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     if (typeof first === 'number') {
       const [method, input, options] = rest as [string, unknown, CallOptions | undefined];
       assertCallOptionNames(options, () => `call "${method}" options`);
+      const def = this.#workerRoute(method).def;
+      if (def === undefined) {
+        return Promise.reject(unknownMethodError(method, this.#contract, 'worker', `call(${first}, …)`));
+      }
       return this.#peer.call(method, input, options, {
-        def: this.#workerRoute(method).def,
+        def,
         to: first,
         targetName: `worker ${first} (via the primary)`,
       });
     }
     const [input, options] = rest as [unknown, CallOptions | undefined];
     assertCallOptionNames(options, () => `call "${first}" options`);
-    return this.#peer.call(first, input, options, this.#primaryRoute(first));
+    const route = this.#primaryRoute(first);
+    if (route.def === undefined) {
+      return Promise.reject(unknownMethodError(first, this.#contract, 'primary', 'call()'));
+    }
+    return this.#peer.call(first, input, options, route);
   }
 
   /**
@@ -208,6 +216,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     const [input, options = {}] = args as [unknown, PeerGatherOptions | undefined];
     assertOptionNames(options, PEER_GATHER_OPTION_NAMES, `callPeers("${method}") options`);
     const def = this.#workerRoute(method).def;
+    if (def === undefined) throw unknownMethodError(method, this.#contract, 'worker', 'callPeers()');
     const timeout = options.timeout ?? this.#timeout;
     assertTimeout(timeout, `callPeers("${method}")`);
     const finite = timeout > 0 && timeout !== Number.POSITIVE_INFINITY;
