@@ -120,7 +120,19 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     this.#primaryRoute = routeTable(contract.primary);
     this.#workerRoute = routeTable(contract.worker);
     const handlers = resolveHandlers(contract.worker, options.handlers, 'createWorkerBus', 'worker');
-    this.#transport = options.transport ?? processTransport({ maxPendingSends: options.maxPendingSends });
+    let release = () => {};
+    if (options.transport) {
+      this.#transport = options.transport;
+    } else {
+      // Claimed first: a refused second bus must not leave listeners on the channel.
+      release = claimProcessChannel();
+      try {
+        this.#transport = processTransport({ maxPendingSends: options.maxPendingSends });
+      } catch (error) {
+        release();
+        throw error;
+      }
+    }
     const localName = () => (this.id === undefined ? `process ${process.pid}` : `worker ${this.id}`);
     this.#hub = new EventHub(contract.events, localName);
     this.#lifecycle = new WorkerLifecycle(this, options);
@@ -150,7 +162,10 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
           for (const listener of [...this.#controlListeners]) listener(message);
         },
         error: (error) => this.#hub.reportError(error),
-        closed: () => this.#transport.dispose(),
+        closed: () => {
+          this.#transport.dispose();
+          release();
+        },
       },
     });
   }
@@ -403,8 +418,37 @@ type RelayedRow =
   | { id: number; pid: number | undefined; ok: false; error: WireError; b?: true };
 
 /**
- * Creates this worker's bus over its IPC channel (or `options.transport`).
- * @throws TypeError when the process has no IPC channel, or a handler is not in the contract.
+ * Which bus listens on this process's own IPC channel. On `globalThis` under a registered symbol,
+ * so two copies of the library in one process (its CommonJS and ES builds) see the same claim.
+ */
+const PROCESS_CHANNEL_CLAIM = Symbol.for('clusterbus.processChannelBus');
+
+/**
+ * Claims the process's IPC channel for one worker bus; returns the release. A second bus would
+ * get every message too, but the primary answers only one hello per worker: the second bus's
+ * handlers would never be reached, silently.
+ * @throws TypeError when a bus that is not closed already holds it.
+ */
+function claimProcessChannel(): () => void {
+  const holder = globalThis as { [PROCESS_CHANNEL_CLAIM]?: object };
+  if (holder[PROCESS_CHANNEL_CLAIM]) {
+    throw new TypeError(
+      'createWorkerBus(): this process already has a worker bus on its IPC channel, and the primary talks to one ' +
+        "bus per worker: a second bus's handlers would never be called. Create the bus once (in its own module) " +
+        'and import it where you need it, or close() the first bus before creating another',
+    );
+  }
+  const claim = {};
+  holder[PROCESS_CHANNEL_CLAIM] = claim;
+  return () => {
+    if (holder[PROCESS_CHANNEL_CLAIM] === claim) delete holder[PROCESS_CHANNEL_CLAIM];
+  };
+}
+
+/**
+ * Creates this worker's bus over its IPC channel (or `options.transport`). One bus per process
+ * may use the process's own channel.
+ * @throws TypeError when the process has no IPC channel, already has a bus on it, or a handler is not in the contract.
  */
 export function createWorkerBus<C extends Contract>(
   contract: C,
