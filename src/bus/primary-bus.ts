@@ -349,7 +349,13 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
    */
   waitForReady(count = 1, options: CallOptions = {}): Promise<number[]> {
     assertCallOptionNames(options, () => `waitForReady(${count}) options`);
-    return waitForReady(this, count, options.timeout ?? this.#timeout, options.signal);
+    const source = {
+      readyWorkerIds: () => this.readyWorkerIds(),
+      workers: () => this.workers(),
+      watchWorkers: (listener: (info: WorkerInfo) => void) => this.watchWorkers(listener),
+      exitOf: (id: number) => this.#exitOf(id),
+    };
+    return waitForReady(source, count, options.timeout ?? this.#timeout, options.signal);
   }
 
   /**
@@ -390,6 +396,33 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /**
+   * How a leaving worker ended: its exit code or signal (waiting up to a second for the process to
+   * exit, as 'disconnect' usually comes first), else why its link closed.
+   */
+  #exitOf(id: number): Promise<string> {
+    const link = this.#links.get(id);
+    const closed = link?.peer.closedWith?.message ?? 'its link closed';
+    const child = link?.worker?.process;
+    if (!child) return Promise.resolve(closed);
+    const describe = (code: number | null, signal: string | null) =>
+      signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      return Promise.resolve(describe(child.exitCode, child.signalCode));
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        child.off('exit', onExit);
+        resolve(`disconnected (pid ${child.pid} is still running)`);
+      }, 1_000).unref();
+      const onExit = (code: number | null, signal: string | null) => {
+        clearTimeout(timer);
+        resolve(describe(code, signal));
+      };
+      child.once('exit', onExit);
+    });
+  }
 
   /** Why a call to a method the contract does not list was refused: a forgotten worker argument, or the name. */
   #badCall(worker: unknown, method: unknown): Error {
