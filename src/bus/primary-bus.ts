@@ -20,7 +20,7 @@ import type {
 import { ClosedError, PeerGoneError } from '../errors.js';
 import { assertCallOptionNames, assertOptionNames, optionNames } from '../options-check.js';
 import { Peer } from '../peer.js';
-import type { EventMessage } from '../protocol.js';
+import type { ControlCommand, ControlMessage, EventMessage } from '../protocol.js';
 import { clusterWorkerTransport } from '../transports/cluster-worker.js';
 import type { Transport, TransportOptions } from '../transports/transport.js';
 import { type ErrorListener, EventHub, type EventListener, type EventSubscriber } from './event-hub.js';
@@ -114,6 +114,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   readonly #workerRoute: ReturnType<typeof routeTable>;
   readonly #links = new Map<number, Link>();
   readonly #watchers = new Set<(info: WorkerInfo) => void>();
+  readonly #controlListeners = new Set<(id: number, message: ControlMessage) => void>();
   readonly #onFork = (worker: Worker) => this.attach(worker);
   #closed = false;
 
@@ -192,12 +193,16 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
         event: (message) => this.#onEvent(link, message),
         control: (message) => {
           if (message.c === 'hello') {
+            // A cluster worker's pid is `worker.process.pid`, never what the wire claims; only a
+            // link attached without a pid (a custom transport) learns it from the hello.
             const pid = (message.d as { pid?: unknown } | undefined)?.pid;
-            if (typeof pid === 'number') link.pid = pid;
+            if (link.pid === undefined && link.worker === undefined && typeof pid === 'number')
+              link.pid = pid;
             this.#changed(link);
           } else if (message.c === 'ready' && link.state === 'starting') {
             this.#setState(link, 'ready');
           }
+          for (const listener of this.#controlListeners) listener(id, message);
         },
         error: (error) => this.#hub.reportError(error),
         // Watchers only (no peer-list push): schedulers care that the worker is less busy now.
@@ -365,6 +370,22 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   watchWorkers(listener: (info: WorkerInfo) => void): () => void {
     this.#watchers.add(listener);
     return () => this.#watchers.delete(listener);
+  }
+
+  /**
+   * @internal Every control message a worker link receives (hello, ready, and the supervisor's
+   * `metrics` / `fatal`), after the bus handled it. Returns the function that stops listening.
+   */
+  onControl(listener: (id: number, message: ControlMessage) => void): () => void {
+    this.#controlListeners.add(listener);
+    return () => this.#controlListeners.delete(listener);
+  }
+
+  /** @internal Sends a control message to one worker; rejects when it is not attached or gone. */
+  sendControl(id: number, command: ControlCommand, data?: unknown): Promise<void> {
+    const link = this.#links.get(id);
+    if (!link) return Promise.reject(new PeerGoneError(`worker ${id} is not attached to the bus`));
+    return link.peer.sendControl(command, data);
   }
 
   /**
