@@ -5,7 +5,13 @@
  * as it starts disconnecting.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { assertTimeout, type CallOptions, DEFAULT_TIMEOUT, type HandlerContext } from '../call.js';
+import {
+  assertTimeout,
+  type CallOptions,
+  DEFAULT_TIMEOUT,
+  type HandlerContext,
+  type WorkerCaller,
+} from '../call.js';
 import type {
   CallArgs,
   CallOutput,
@@ -57,7 +63,8 @@ export interface WorkerInfo {
 export type PrimaryHandlers<C> = {
   [M in keyof PrimaryProcedures<C>]: (
     input: HandlerInput<PrimaryProcedures<C>[M]>,
-    ctx: HandlerContext,
+    // Only workers call the primary.
+    ctx: HandlerContext<WorkerCaller>,
   ) => HandlerOutput<PrimaryProcedures<C>[M]> | Promise<HandlerOutput<PrimaryProcedures<C>[M]>>;
 };
 
