@@ -94,7 +94,7 @@ describe('parseMessage', () => {
       k: 'err',
       id: 'a:1',
       e: { name: { toString: 1 }, message: 'm'.repeat(100_000), code: Number.NaN, stack: 5, cause: cyclic },
-    }) as { e: Record<string, unknown> };
+    }) as unknown as { e: Record<string, unknown> };
     expect(parsed.e.name).toBe('Error');
     expect((parsed.e.message as string).length).toBeLessThan(10_100);
     expect(parsed.e.code).toBeUndefined();
