@@ -24,6 +24,8 @@ export const ErrorCode = {
   OVERLOADED: 'OVERLOADED',
   /** No ready worker could take the work. */
   NOT_READY: 'NOT_READY',
+  /** A worker called the primary, but no clusterbus primary runs it (plain `node`, PM2, …). */
+  NO_PRIMARY: 'NO_PRIMARY',
 } as const;
 
 /** One of the stable {@link ErrorCode} strings. */
@@ -125,6 +127,17 @@ export class NotReadyError extends BusError {
   }
 }
 
+/**
+ * This process has no clusterbus primary to talk to: it runs standalone (`node worker.js`) or
+ * under another process manager (PM2). Calls and events to the primary fail at once with it.
+ */
+export class NoPrimaryError extends BusError {
+  override name = 'NoPrimaryError';
+  constructor(message: string, options?: BusErrorOptions) {
+    super(ErrorCode.NO_PRIMARY, message, options);
+  }
+}
+
 /** What the remote handler threw, as far as it survived the wire. */
 export interface RemoteErrorInfo {
   name: string;
@@ -164,6 +177,7 @@ const SUBCLASS: Record<Exclude<ErrorCode, 'REMOTE'>, new (m: string, o?: BusErro
   CLOSED: ClosedError,
   OVERLOADED: OverloadedError,
   NOT_READY: NotReadyError,
+  NO_PRIMARY: NoPrimaryError,
 };
 
 /** True for any clusterbus error, even one from another copy of the library (no `instanceof`). */

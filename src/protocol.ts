@@ -70,8 +70,12 @@ export interface EventMessage {
   f?: number;
 }
 
-/** Control commands between the bus ends (handshake, readiness, drain). */
-export type ControlCommand = 'hello' | 'ready' | 'drain' | 'peers';
+/**
+ * Control commands between the bus ends (handshake, readiness, drain). `metrics` is the
+ * supervisor's sample request and the worker's answer; `fatal` is a worker's last word before an
+ * uncaught error kills it.
+ */
+export type ControlCommand = 'hello' | 'ready' | 'drain' | 'peers' | 'metrics' | 'fatal';
 
 /** Lifecycle traffic. `hello` carries the sender's instance id so a restart is detectable. */
 export interface ControlMessage {
@@ -104,7 +108,14 @@ export interface ProtocolViolation {
   kind?: 'req' | 'res' | 'err' | 'cancel';
 }
 
-const CONTROL: ReadonlySet<string> = new Set<ControlCommand>(['hello', 'ready', 'drain', 'peers']);
+const CONTROL: ReadonlySet<string> = new Set<ControlCommand>([
+  'hello',
+  'ready',
+  'drain',
+  'peers',
+  'metrics',
+  'fatal',
+]);
 /** Ids this long are not ours (ours are ~20 characters): not echoed back, not kept as map keys. */
 const MAX_ID_LENGTH = 256;
 
