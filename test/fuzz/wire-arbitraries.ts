@@ -151,10 +151,11 @@ export function taggedMessage(options: WireFuzzOptions): fc.Arbitrary<Record<str
       ack: maybe(fc.boolean()),
       workerId: maybe(fc.nat(50)),
       pid: maybe(fc.nat()),
+      metrics: maybe(fc.constant(1)),
     },
     { requiredKeys: [] },
   );
-  const controls = ['hello', 'ready', 'drain', 'peers'].filter(
+  const controls = ['hello', 'ready', 'drain', 'peers', 'metrics', 'fatal'].filter(
     (command) => !options.withoutControls?.includes(command),
   );
   // One shape per kind with that kind's fields (each right or wrong, present or not), so most
