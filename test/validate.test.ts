@@ -166,3 +166,34 @@ describe('over a link', () => {
     expect(handled).toEqual(['answer']);
   });
 });
+
+describe('event schemas', () => {
+  it('an incoming event whose schema throws is dropped and reported as VALIDATION with the cause', async () => {
+    const make = (kind: 'buggy' | 'plain') =>
+      defineContract({
+        events: { note: kind === 'buggy' ? z.object({ text: buggyRefine }) : z.object({ text: z.string() }) },
+      });
+    const primary = createPrimaryBus(make('plain'), { autoAttach: false });
+    const pair = createMemoryTransportPair({ serialization: 'json' });
+    primary.attachTransport(1, pair.a);
+    const worker = createWorkerBus(make('buggy'), { transport: pair.b });
+    cleanups.push(async () => {
+      primary.close();
+      await worker.close();
+      pair.close();
+    });
+    const errors: BusError[] = [];
+    const seen: unknown[] = [];
+    worker.on('error', (error) => errors.push(error));
+    worker.on('note', (payload) => seen.push(payload));
+    await worker.ready();
+    await until(() => primary.readyWorkerIds().length === 1);
+    await primary.broadcast('note', { text: 'x' });
+    await until(() => errors.length === 1);
+    expect(errors[0]).toMatchObject({
+      code: 'VALIDATION',
+      message: expect.stringMatching(/event "note" from the primary.*on receipt \(dropped\).*buggy refine/),
+    });
+    expect(seen).toEqual([]);
+  });
+});
