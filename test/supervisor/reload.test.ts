@@ -47,7 +47,7 @@ describe('reload strategy', () => {
     expect(servingAtDrain).toHaveLength(4);
     for (const serving of servingAtDrain) expect(serving).toBeGreaterThanOrEqual(4);
     for (const row of liveStatus(cluster)) expect(oldIds.has(row.id)).toBe(false);
-  });
+  }, 90_000);
 
   it('a canary that dies during its probation aborts the reload: no old worker drained, all keep serving', async () => {
     const cluster = await start('supervisor-worker.ts', { size: 3, probation: 3_000 });
@@ -69,5 +69,5 @@ describe('reload strategy', () => {
         .map((a) => a.pid)
         .sort(),
     ).toEqual([...oldPids].sort());
-  });
+  }, 60_000);
 });
