@@ -25,6 +25,7 @@ import {
   RemoteError,
   type WireError,
 } from '../errors.js';
+import { assertCallOptionNames, assertOptionNames, optionNames } from '../options-check.js';
 import { Peer } from '../peer.js';
 import type { ControlMessage, EventMessage } from '../protocol.js';
 import { createMemoryTransportPair } from '../transports/memory.js';
@@ -99,6 +100,23 @@ type PrimaryMethod<C> = keyof PrimaryProcedures<C> & string;
 type WorkerMethod<C> = keyof WorkerProcedures<C> & string;
 type WorkerEvent<C> = keyof ContractEvents<C> & string;
 
+const BUS_OPTION_NAMES = optionNames<WorkerBusOptions<Contract>>({
+  handlers: true,
+  timeout: true,
+  transport: true,
+  helloTimeout: true,
+  maxPendingSends: true,
+  ignoreSignals: true,
+  exitAfterDrain: true,
+  shutdownTimeout: true,
+});
+const PEER_GATHER_OPTION_NAMES = optionNames<PeerGatherOptions>({
+  timeout: true,
+  signal: true,
+  includeSelf: true,
+});
+const BROADCAST_OPTION_NAMES = optionNames<WorkerBroadcastOptions>({ includeSelf: true });
+
 /** The worker's end of the bus. Create with {@link createWorkerBus}. */
 export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   readonly #contract: C;
@@ -124,6 +142,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
 
   constructor(contract: C, options: WorkerBusOptions<C> = {}) {
     this.#contract = contract;
+    assertOptionNames(options, BUS_OPTION_NAMES, 'createWorkerBus options');
     const timeout = options.timeout ?? DEFAULT_TIMEOUT;
     assertTimeout(timeout, 'createWorkerBus options');
     this.#timeout = timeout;
@@ -270,6 +289,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     }
     if (typeof first === 'number') {
       const [method, input, options] = rest as [string, unknown, CallOptions | undefined];
+      assertCallOptionNames(options, () => `call "${method}" options`);
       return this.#standaloneAware(
         `call "${method}" to worker ${first}`,
         this.#peer.call(method, input, options, {
@@ -280,6 +300,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
       );
     }
     const [input, options] = rest as [unknown, CallOptions | undefined];
+    assertCallOptionNames(options, () => `call "${first}" options`);
     return this.#standaloneAware(
       `call "${first}"`,
       this.#peer.call(first, input, options, this.#primaryRoute(first)),
@@ -296,6 +317,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   ): Promise<GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]> {
     if (this.#noPrimary) return this.#refuseStandalone(`callPeers("${method}")`);
     const [input, options = {}] = args as [unknown, PeerGatherOptions | undefined];
+    assertOptionNames(options, PEER_GATHER_OPTION_NAMES, `callPeers("${method}") options`);
     const def = this.#workerRoute(method).def;
     const timeout = options.timeout ?? this.#timeout;
     assertTimeout(timeout, `callPeers("${method}")`);
@@ -335,6 +357,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     payload: EventInput<ContractEvents<C>[E]>,
     options: WorkerBroadcastOptions = {},
   ): Promise<void> {
+    assertOptionNames(options, BROADCAST_OPTION_NAMES, `broadcast("${event}") options`);
     const p = this.#hub.checkOutgoing(event, payload);
     if (this.#noPrimary) return this.#refuseStandalone(`broadcast of event "${event}"`);
     const message: EventMessage = { $cb: 1, k: 'evt', n: event, p, to: 'all' };
