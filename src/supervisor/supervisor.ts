@@ -493,7 +493,11 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     } catch (error) {
       return Promise.reject(error);
     }
-    this.emit('reloadStart', { slots: this.#slots.indexes().length, parallel: plan.parallel });
+    this.emit('reloadStart', {
+      slots: this.#slots.indexes().length,
+      parallel: plan.parallel,
+      canary: plan.canary,
+    });
     return rollingReload(this.#reloadHost, plan).then(
       (result) => {
         this.#options.spec = plan.spec;
