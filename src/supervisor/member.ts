@@ -9,6 +9,9 @@ import type { WorkerState } from '../bus/primary-bus.js';
 import { SLOT_ENV, SUPERVISED_ENV } from '../bus/worker-lifecycle.js';
 import { pipePrefixed } from './output.js';
 
+/** How long an exited worker's IPC channel may take to deliver its last messages. */
+const CHANNEL_END_WAIT_MS = 500;
+
 /** How a worker process is started. */
 export interface SpawnSpec {
   exec: string;
@@ -61,11 +64,22 @@ export class Member {
     this.ready.catch(() => {}); // observed by whoever waits for it; never an unhandled rejection
     this.exited = new Promise((resolve) => {
       worker.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
-        this.#exit = { code, signal };
+        const exit = { code, signal };
+        this.#exit = exit;
         this.#state = 'exited';
-        const cause = this.fatal ? ` (it died of ${this.fatal})` : '';
-        this.#onEarlyExit(new Error(`${this.name} ${describeExit(this.#exit)} before it was ready${cause}`));
-        resolve(this.#exit);
+        resolve(exit);
+        // The worker's last `fatal` report may still be in the IPC pipe when 'exit' arrives: the
+        // channel's end comes after it, so the failure is told once the channel closed (or soon).
+        const tell = () => {
+          const cause = this.fatal ? ` (it died of ${this.fatal})` : '';
+          this.#onEarlyExit(new Error(`${this.name} ${describeExit(exit)} before it was ready${cause}`));
+        };
+        if (!worker.isConnected()) return tell();
+        const timer = setTimeout(tell, CHANNEL_END_WAIT_MS);
+        worker.once('disconnect', () => {
+          clearTimeout(timer);
+          setImmediate(tell);
+        });
       });
     });
     // A spawn failure arrives as 'error' on the child process; without a listener it would crash the primary.

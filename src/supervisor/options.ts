@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import type { PrimaryHandlers } from '../bus/primary-bus.js';
 import { assertTimeout } from '../call.js';
 import type { Contract } from '../contract.js';
-import type { TaskPoolOptions } from '../pool/options.js';
+import { assertOptionNames, optionNames } from '../options-check.js';
+import { POOL_OPTION_NAMES, type TaskPoolOptions } from '../pool/options.js';
 import type { TransportOptions } from '../transports/transport.js';
 import { type BackoffOptions, type ResolvedBackoff, resolveBackoff } from './backoff.js';
 import { type CrashBudgetOptions, resolveCrashBudget } from './crash-budget.js';
@@ -223,6 +224,55 @@ export interface ReloadPlan {
 
 const WHERE = 'startCluster options';
 
+const SPAWN_NAMES = { exec: true, args: true, execArgv: true, env: true } as const;
+const CLUSTER_OPTION_NAMES = optionNames<StartClusterOptions<Contract>>({
+  ...SPAWN_NAMES,
+  contract: true,
+  size: true,
+  handlers: true,
+  cwd: true,
+  serialization: true,
+  timeout: true,
+  readyTimeout: true,
+  probation: true,
+  drainTimeout: true,
+  backoff: true,
+  crashBudget: true,
+  signals: true,
+  pool: true,
+  maxPendingSends: true,
+  log: true,
+  logger: true,
+  prefixOutput: true,
+  sampleInterval: true,
+});
+const RELOAD_OPTION_NAMES = optionNames<ReloadOptions>({
+  ...SPAWN_NAMES,
+  parallel: true,
+  canary: true,
+  readyTimeout: true,
+  probation: true,
+  batchProbation: true,
+  drainTimeout: true,
+});
+const BACKOFF_NAMES = optionNames<BackoffOptions>({ min: true, max: true, factor: true, jitter: true });
+const CRASH_BUDGET_NAMES = optionNames<CrashBudgetOptions>({ crashes: true, window: true });
+const SIGNAL_NAMES = optionNames<SignalOptions>({ shutdown: true, reload: true, exit: true });
+
+/** Checks the names in the options and in the nested option objects (their values are checked later). */
+function assertClusterOptionNames(options: object): void {
+  assertOptionNames(options, CLUSTER_OPTION_NAMES, WHERE);
+  const nested: Array<[string, unknown, readonly string[]]> = [
+    ['pool', (options as StartClusterOptions<Contract>).pool, POOL_OPTION_NAMES],
+    ['backoff', (options as StartClusterOptions<Contract>).backoff, BACKOFF_NAMES],
+    ['crashBudget', (options as StartClusterOptions<Contract>).crashBudget, CRASH_BUDGET_NAMES],
+    ['signals', (options as StartClusterOptions<Contract>).signals, SIGNAL_NAMES],
+  ];
+  for (const [name, value, names] of nested) {
+    if (typeof value === 'object' && value !== null) assertOptionNames(value, names, `${WHERE}.${name}`);
+  }
+}
+
 /** @internal Checks every option of `startCluster` and fills in defaults. */
 export function resolveClusterOptions<C extends Contract>(
   options: StartClusterOptions<C>,
@@ -232,6 +282,7 @@ export function resolveClusterOptions<C extends Contract>(
       `startCluster(options): expected an object with at least { contract }, got ${String(options)}`,
     );
   }
+  assertClusterOptionNames(options);
   if (typeof options.contract !== 'object' || options.contract === null || !options.contract.__clusterbus) {
     throw new TypeError(
       `${WHERE}: contract must come from defineContract(), got ${String(options.contract)}`,
@@ -298,6 +349,7 @@ export function resolveReloadOptions(
       `${where}: there is no "concurrency" option; use "parallel" for how many slots are replaced at once`,
     );
   }
+  assertOptionNames(given, RELOAD_OPTION_NAMES, where);
   const parallel = given.parallel ?? defaultParallel(base.size);
   if (!Number.isInteger(parallel) || parallel < 1) {
     throw new RangeError(`${where}: parallel must be an integer >= 1, got ${String(parallel)}`);

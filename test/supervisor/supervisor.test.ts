@@ -211,7 +211,7 @@ describe('shutdown', () => {
   it("gives a worker's hooks a deadline before the primary's: a hook that honours ctx.signal drains in time", async () => {
     const cluster = await start('supervisor-worker.ts', { env: { HOOK_UNTIL_ABORT: '1' } });
     const ids = liveStatus(cluster).map((row) => row.id);
-    const result = await cluster.shutdown({ timeout: 1_500 });
+    const result = await cluster.shutdown({ timeout: 5_000 });
     expect(result).toMatchObject({ graceful: true, killed: [], drained: ids.sort((a, b) => a - b) });
   });
 
