@@ -41,10 +41,14 @@ const info = {
   node: process.version,
 };
 
-function handlers(overrides: Partial<PrimaryHandlers<ControlContract>> = {}): PrimaryHandlers<ControlContract> {
+function handlers(
+  overrides: Partial<PrimaryHandlers<ControlContract>> = {},
+): PrimaryHandlers<ControlContract> {
   return {
     info: () => info,
-    status: () => [{ id: 1, pid: 11, slot: 0, state: 'ready', startedAt: 1, restarts: 0, inFlight: 0, extra: 'kept' }],
+    status: () => [
+      { id: 1, pid: 11, slot: 0, state: 'ready', startedAt: 1, restarts: 0, inFlight: 0, extra: 'kept' },
+    ],
     reload: () => ({ replaced: [], killed: [], durationMs: 1 }),
     scale: ({ size }) => ({ previous: 2, size, started: [], stopped: [], durationMs: 1 }),
     stop: () => ({ graceful: true, drained: [1, 2], killed: [], durationMs: 5 }),
@@ -84,7 +88,9 @@ describe('the control socket', () => {
     await listen(home);
     const error = await ControlServer.listen({ name: 'api', home, handlers: handlers() }).catch((e) => e);
     expect(error).toBeInstanceOf(ClusterRunningError);
-    expect(error.message).toMatch(new RegExp(`a cluster named "api" is already running \\(primary pid ${process.pid}\\)`));
+    expect(error.message).toMatch(
+      new RegExp(`a cluster named "api" is already running \\(primary pid ${process.pid}\\)`),
+    );
   });
 
   it('refuses a directory that others can enter', async () => {
