@@ -102,7 +102,11 @@ describe('unknown option names', () => {
 
   it('reload() refuses a misspelt option', async () => {
     const { resolveReloadOptions, resolveClusterOptions } = await import('../../src/supervisor/options.js');
-    const base = resolveClusterOptions({ contract, exec: 'x.js', size: 1 });
+    const base = resolveClusterOptions({
+      contract,
+      exec: new URL('../fixtures/echo-worker.ts', import.meta.url),
+      size: 1,
+    });
     expect(() => resolveReloadOptions(loose({ paralel: 2 }), base)).toThrow(
       /reload options: unknown option "paralel" \(did you mean "parallel"\?\)/,
     );
