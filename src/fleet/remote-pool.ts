@@ -42,6 +42,18 @@ export interface RemotePoolHost<C extends Contract> {
   route(method: string): CallRoute;
 }
 
+/** `pool.run` with a method name only known at run time. */
+function runTask(
+  pool: TaskPool<Contract>,
+  method: string,
+  input: unknown,
+  options: RunOptions | undefined,
+): Promise<unknown> {
+  return (
+    pool.run as (this: TaskPool<Contract>, m: string, i: unknown, o?: RunOptions) => Promise<unknown>
+  ).call(pool, method, input, options);
+}
+
 /** The pool side of one host's fleet. */
 export class RemotePool<C extends Contract> {
   readonly #host: RemotePoolHost<C>;
@@ -92,8 +104,7 @@ export class RemotePool<C extends Contract> {
   /** Runs `method` locally when there is room here, else on a host with room, else queues locally. */
   async run(method: string, input: unknown, options: RunOptions | undefined): Promise<unknown> {
     const { pool } = this.#host;
-    const run = () =>
-      (pool.run as (m: string, i: unknown, o?: RunOptions) => Promise<unknown>)(method, input, options);
+    const run = () => runTask(pool, method, input, options);
     if (this.capacity() > 0 || !isSubjectToken(method)) return run();
     const claimed = await this.#claim(method);
     const peer = claimed === undefined ? undefined : this.#host.peerFor(claimed);
@@ -116,9 +127,8 @@ export class RemotePool<C extends Contract> {
   async serve(request: RequestMessage, signal: AbortSignal): Promise<ReplyMessage> {
     const timer = this.#reservations.shift();
     if (timer) clearTimeout(timer);
-    const run = this.#host.pool.run as (m: string, i: unknown, o?: RunOptions) => Promise<unknown>;
     try {
-      const o = await run(request.m, request.i, { signal, timeout: request.t ?? 0 });
+      const o = await runTask(this.#host.pool, request.m, request.i, { signal, timeout: request.t ?? 0 });
       const reply: ReplyMessage = { $cb: 1, k: 'res', id: request.id };
       if (o !== undefined) reply.o = o;
       return reply;
