@@ -6,16 +6,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBusError, type Supervisor } from '../../src/index.js';
 import type { FleetContract } from '../fixtures/fleet-contract.js';
-import { type HostProcess, spawnHost, startLocalHost, stopAllHosts } from '../helpers/fleet.js';
+import { spawnHost, startLocalHost, stopAllHosts } from '../helpers/fleet.js';
 import { type NatsServer, startNats, stopAllNats } from '../helpers/nats.js';
 
 let nats: NatsServer;
 let t: Supervisor<FleetContract>;
-let a: HostProcess;
 
 beforeAll(async () => {
   nats = await startNats();
-  [a] = await Promise.all([spawnHost('a', nats.url, { SIZE: '2' }), spawnHost('b', nats.url)]);
+  await Promise.all([spawnHost('a', nats.url, { SIZE: '2' }), spawnHost('b', nats.url)]);
   t = await startLocalHost('t', nats.url);
   await t.fleet.waitForHosts(3, { timeout: 10_000 });
 }, 60_000);
