@@ -20,23 +20,23 @@ import type {
   WorkerProcedures,
 } from '../contract.js';
 import { type BusError, ClosedError, NotReadyError, PeerGoneError, ValidationError } from '../errors.js';
-import { Peer } from '../peer.js';
+import type { Peer } from '../peer.js';
 import type { RunOptions } from '../pool/options.js';
 import type { TaskPool } from '../pool/pool.js';
 import type { ReplyMessage, RequestMessage } from '../protocol.js';
 import { busErrorReply } from '../serve.js';
 import {
-  createHostChannel,
   decodeFrame,
   encodeFrame,
-  type HostChannel,
   type NatsConnectionLike,
   type NatsMsgLike,
   type NatsSubscriptionLike,
 } from '../transports/nats.js';
 import { validate } from '../validate.js';
-import { type FleetGatherResult, hostFailureRow, localRows, remoteRows } from './gather.js';
-import { type Heartbeat, type HostInfo, type HostState, HostTable, parseHeartbeat } from './hosts.js';
+import { type FleetGatherResult, gatherFromHost, localRows, remoteDeadline } from './gather.js';
+import { HostPeers } from './host-peers.js';
+import { type HostInfo, type HostState, HostTable } from './hosts.js';
+import { Liveness } from './liveness.js';
 import type { ResolvedFleetOptions } from './options.js';
 import { POOL_TARGET, RemotePool } from './remote-pool.js';
 import { type FleetSubjects, fleetSubjects, isSubjectToken } from './subjects.js';
@@ -63,17 +63,8 @@ export interface FleetMember<C extends Contract> {
 /** Options of {@link Fleet.callAll}. */
 export interface FleetGatherOptions extends CallOptions {}
 
-interface RemotePeer {
-  instance: string;
-  peer: Peer;
-  channel: HostChannel;
-}
-
 type WorkerMethod<C> = keyof WorkerProcedures<C> & string;
 type FleetEvent<C> = keyof ContractEvents<C> & string;
-
-/** Margin a remote host's gather keeps before the caller's deadline, so its rows arrive in time. */
-const GATHER_MARGIN_MS = 200;
 
 /** This host in the fleet. Available as `cluster.fleet` when the cluster was started with `fleet`. */
 export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEvents> {
@@ -82,16 +73,14 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
   readonly #nc: NatsConnectionLike;
   readonly #subjects: FleetSubjects;
   readonly #instance = nanoid(12).replace(/[^A-Za-z0-9_-]/g, '_');
-  readonly #peers = new Map<string, RemotePeer>();
   readonly #table: HostTable;
+  readonly #peers: HostPeers;
+  readonly #liveness: Liveness;
   readonly #pool: RemotePool<C>;
   readonly #route: ReturnType<typeof routeTable>;
   readonly #subs: NatsSubscriptionLike[] = [];
-  readonly #timers: NodeJS.Timeout[] = [];
-  readonly #probing = new Set<string>();
   #state: HostState | 'closed' = 'up';
   #connected = true;
-  #lastSweep = Date.now();
   #leaving: Promise<void> | undefined;
 
   /** @internal Created by the supervisor once the connection is up (see `startFleet`). */
@@ -112,11 +101,38 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
       peerFor: (host) => {
         const info = this.#table.get(host);
         return info && info.state === 'up' && this.#connected
-          ? this.#peerFor(host, info.instance)
+          ? this.#peers.get(host, info.instance)
           : undefined;
       },
       accepting: () => this.#state === 'up' && this.#connected,
       route: this.#route,
+    });
+    this.#peers = new HostPeers({
+      nc,
+      subjects: this.#subjects,
+      local: { host: options.host, instance: this.#instance },
+      timeout: member.timeout,
+      connected: () => this.#connected,
+      serve: (request, signal) => this.#serve(request, signal),
+      error: (error) => this.emit('error', error),
+    });
+    this.#liveness = new Liveness({
+      nc,
+      subjects: this.#subjects,
+      host: options.host,
+      instance: this.#instance,
+      heartbeat: options.heartbeat,
+      missedHeartbeats: options.missedHeartbeats,
+      table: this.#table,
+      self: () => this.#selfInfo(),
+      watching: () => this.#connected && this.#state !== 'closed',
+      drop: (host, reason) => this.#drop(host, reason),
+      arrived: (info, restarted) => {
+        if (restarted) this.#peers.close(info.host, `host ${info.host} restarted`);
+        else this.emit('hostUp', info);
+      },
+      report: (message) => this.#report(message),
+      tick: () => this.#pool.update(),
     });
     this.#listen();
   }
@@ -199,33 +215,17 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
           side: `on host ${this.host} before sending`,
         })
       : input;
-    const finite = timeout > 0 && timeout !== Number.POSITIVE_INFINITY;
-    const inner = finite
-      ? Math.max(1, timeout - Math.min(GATHER_MARGIN_MS, Math.floor(timeout / 5)))
-      : undefined;
+    const inner = remoteDeadline(timeout);
     const local = (this.#member.bus.callAll as (m: string, i: unknown, o?: CallOptions) => Promise<never>)(
       method,
       input,
       options,
     ).then((rows) => localRows(this.host, rows));
     const remote = this.#connected ? this.#table.remotes() : [];
-    const answers = remote.map(async (info) => {
-      if (info.state !== 'up') {
-        return [hostFailureRow(info.host, new NotReadyError(`host ${info.host} is leaving the fleet`))];
-      }
-      try {
-        const peer = this.#peerFor(info.host, info.instance);
-        const rows = await peer.call(
-          method,
-          checked,
-          { timeout, signal: options.signal },
-          { to: 'all', relayDeadline: inner, targetName: `host ${info.host}` },
-        );
-        return remoteRows(info.host, method, def, `host ${this.host}`, rows);
-      } catch (error) {
-        return [hostFailureRow(info.host, error as BusError)];
-      }
-    });
+    const call = { method, input: checked, def, timeout, signal: options.signal, deadline: inner };
+    const answers = remote.map((info) =>
+      gatherFromHost(info, () => this.#peers.get(info.host, info.instance), call, `host ${this.host}`),
+    );
     const all = await Promise.all([local, ...answers]);
     return all.flat() as FleetGatherResult<CallOutput<WorkerProcedures<C>[M]>>[];
   }
@@ -287,10 +287,8 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
     this.#state = 'closed';
     this.#member.bus.setHostRelay(undefined);
     this.#pool.stop();
-    for (const timer of this.#timers) clearInterval(timer);
-    for (const { peer } of [...this.#peers.values()])
-      peer.close(new ClosedError(`host ${this.host} left the fleet`));
-    this.#peers.clear();
+    this.#liveness.stop();
+    this.#peers.closeAll(new ClosedError(`host ${this.host} left the fleet`));
     for (const sub of this.#subs) sub.unsubscribe();
     await this.#nc.drain().catch(() => this.#nc.close().catch(() => {}));
   }
@@ -301,12 +299,12 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
     if (this.#state !== 'up') return;
     this.#state = 'leaving';
     this.#pool.stop();
-    this.#beat();
+    this.#liveness.beat();
     await this.#nc.flush().catch(() => {});
     const started = Date.now();
     // Calls sent before the others saw `leaving` may still be on their way: serve them too.
     const grace = 2 * this.#options.heartbeat;
-    const busy = () => [...this.#peers.values()].some(({ peer }) => peer.handling > 0);
+    const busy = () => this.#peers.busy();
     while (Date.now() - started < this.#options.leaveTimeout && (busy() || Date.now() - started < grace)) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -314,25 +312,15 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
   }
 
   #listen(): void {
-    const { host } = this.#options;
-    const s = this.#subjects;
     const sub = (subject: string, handle: (msg: NatsMsgLike) => void) =>
       this.#subs.push(this.#nc.subscribe(subject, { callback: (error, msg) => error || handle(msg) }));
-    sub(s.inbox(host), (msg) => this.#onInbox(msg));
-    sub(s.ping(host), (msg) => msg.respond(new Uint8Array()));
-    sub(s.heartbeatAll, (msg) => this.#onHeartbeat(msg));
-    sub(s.eventAll, (msg) => this.#onEvent(msg));
+    sub(this.#subjects.inbox(this.host), (msg) => this.#onInbox(msg));
+    sub(this.#subjects.eventAll, (msg) => this.#onEvent(msg));
     this.#member.bus.setHostRelay({
-      name: host,
+      name: this.host,
       relay: (request, signal, from) => this.#relayFromWorker(request, signal, from),
     });
-    this.#pool.update();
-    this.#beat();
-    const beat = setInterval(() => this.#beat(), this.#options.heartbeat);
-    const sweep = setInterval(() => this.#sweep(), Math.max(10, Math.floor(this.#options.heartbeat / 4)));
-    beat.unref();
-    sweep.unref();
-    this.#timers.push(beat, sweep);
+    this.#liveness.beat();
     void this.#watchStatus();
   }
 
@@ -349,9 +337,7 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
         }
       } else if (status.type === 'reconnect') {
         this.#connected = true;
-        this.#lastSweep = Date.now();
-        this.#beat();
-        this.#pool.update();
+        this.#liveness.reconnected();
       }
     }
   }
@@ -370,83 +356,10 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
     };
   }
 
-  #beat(): void {
-    if (this.#state === 'closed') return;
-    const self = this.#selfInfo();
-    const beat: Heartbeat = { i: this.#instance, s: self.state, w: self.workers, c: self.capacity };
-    try {
-      this.#nc.publish(this.#subjects.heartbeat(this.host), JSON.stringify(beat));
-    } catch {
-      // Closed or draining: the status watcher handles it.
-    }
-    this.#pool.update();
-  }
-
-  #sweep(): void {
-    const now = Date.now();
-    const late = now - this.#lastSweep;
-    this.#lastSweep = now;
-    if (!this.#connected || this.#state === 'closed') return;
-    // This process itself was stalled (a long GC, SIGSTOP): the others' heartbeats are still in
-    // the socket, so their silence proves nothing yet.
-    if (late > this.#options.heartbeat) return;
-    const { heartbeat, missedHeartbeats } = this.#options;
-    for (const info of this.#table.silent(heartbeat * missedHeartbeats, now)) {
-      this.#drop(
-        info.host,
-        `host ${info.host} missed ${missedHeartbeats} heartbeats (silent for ${now - info.lastHeard} ms)`,
-      );
-    }
-    for (const info of this.#table.silent(heartbeat * 1.5, now)) this.#probe(info.host);
-  }
-
-  /** A late heartbeat: ask the host directly. No responders means its connection is gone (killed). */
-  #probe(host: string): void {
-    if (this.#probing.has(host)) return;
-    this.#probing.add(host);
-    this.#nc
-      .request(this.#subjects.ping(host), new Uint8Array(), {
-        timeout: this.#options.heartbeat * this.#options.missedHeartbeats,
-      })
-      .then(
-        () => {},
-        (error: Error & { isNoResponders?: () => boolean }) => {
-          const noResponders =
-            error?.isNoResponders?.() || /no responders/i.test(`${error?.name} ${error?.message}`);
-          if (noResponders && this.#connected) {
-            this.#drop(
-              host,
-              `host ${host} has no subscription on NATS any more (its process or connection is gone)`,
-            );
-          }
-        },
-      )
-      .finally(() => this.#probing.delete(host));
-  }
-
-  #onHeartbeat(msg: NatsMsgLike): void {
-    const host = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
-    const beat = parseHeartbeat(new TextDecoder().decode(msg.data));
-    if (!beat) {
-      this.#report(`dropped a malformed heartbeat on ${msg.subject}`);
-      return;
-    }
-    if (host === this.host) {
-      if (beat.i !== this.#instance)
-        this.#report(
-          `another process uses the fleet host name "${host}"; give every host a unique fleet.host`,
-        );
-      return;
-    }
-    const change = this.#table.update(host, beat);
-    if (change === 'restarted') this.#peers.get(host)?.channel.close(`host ${host} restarted`);
-    if (change === 'new') this.emit('hostUp', this.#table.get(host)!);
-  }
-
   #drop(host: string, reason: string): void {
     const known = this.#table.get(host) !== undefined;
     this.#table.remove(host);
-    this.#peers.get(host)?.channel.close(reason);
+    this.#peers.close(host, reason);
     if (known) this.emit('hostGone', { host, reason });
   }
 
@@ -466,43 +379,7 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
     }
     if (info.state !== 'up')
       throw new NotReadyError(`${what} was refused: host ${host} is leaving the fleet`);
-    return this.#peerFor(host, info.instance);
-  }
-
-  #peerFor(host: string, instance: string): Peer {
-    const existing = this.#peers.get(host);
-    if (existing && existing.instance === instance && !existing.peer.closedWith) return existing.peer;
-    existing?.channel.close(`host ${host} restarted`);
-    const channel = createHostChannel({
-      connection: this.#nc,
-      local: { host: this.host, instance: this.#instance },
-      remoteHost: host,
-      subject: this.#subjects.inbox(host),
-      isConnected: () => this.#connected,
-    });
-    const entry: RemotePeer = { instance, channel, peer: undefined as unknown as Peer };
-    entry.peer = new Peer({
-      transport: channel.transport,
-      localName: `host ${this.host}`,
-      remoteName: `host ${host}`,
-      remoteCaller: { kind: 'primary' },
-      timeout: this.#member.timeout,
-      hello: { host: this.host },
-      hooks: {
-        // Another host's primary addresses this host's workers; it serves no procedures itself.
-        resolve: () => undefined,
-        relay: (request, signal) => this.#serve(request, signal),
-        event: () => {},
-        control: () => {},
-        error: (error) => this.emit('error', error),
-        closed: () => {
-          channel.transport.dispose();
-          if (this.#peers.get(host) === entry) this.#peers.delete(host);
-        },
-      },
-    });
-    this.#peers.set(host, entry);
-    return entry.peer;
+    return this.#peers.get(host, info.instance);
   }
 
   #onInbox(msg: NatsMsgLike): void {
@@ -517,8 +394,7 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
       this.#report(`dropped a malformed frame on the inbox of host ${this.host}`);
       return;
     }
-    this.#peerFor(frame.host, frame.instance);
-    this.#peers.get(frame.host)?.channel.deliver(frame.value);
+    this.#peers.deliver(frame);
   }
 
   #onEvent(msg: NatsMsgLike): void {

@@ -5,8 +5,57 @@
  */
 import type { GatherResult } from '../bus/gather.js';
 import type { ProcedureDef } from '../contract.js';
-import { type BusError, errorFromWire, RemoteError, type WireError } from '../errors.js';
+import { type BusError, errorFromWire, NotReadyError, RemoteError, type WireError } from '../errors.js';
+import type { Peer } from '../peer.js';
 import { validate } from '../validate.js';
+import type { HostInfo } from './hosts.js';
+
+/** Margin a remote host's gather keeps before the caller's deadline, so its rows arrive in time. */
+const GATHER_MARGIN_MS = 200;
+
+/** The per-worker deadline a remote host's gather gets for a caller's `timeout`. */
+export function remoteDeadline(timeout: number): number | undefined {
+  if (!(timeout > 0 && timeout !== Number.POSITIVE_INFINITY)) return undefined;
+  return Math.max(1, timeout - Math.min(GATHER_MARGIN_MS, Math.floor(timeout / 5)));
+}
+
+/** One fleet gather, as every host's part of it sees it. */
+export interface HostGather {
+  method: string;
+  /** Already checked against the input schema. */
+  input: unknown;
+  def: ProcedureDef | undefined;
+  timeout: number;
+  signal: AbortSignal | undefined;
+  /** The remote host's per-worker deadline (see {@link remoteDeadline}). */
+  deadline: number | undefined;
+}
+
+/**
+ * Gathers from every ready worker of one remote host (its primary relays to them) and never
+ * rejects: a host that is leaving, gone or silent past the deadline is one failure row.
+ */
+export async function gatherFromHost(
+  info: HostInfo,
+  peer: () => Peer,
+  call: HostGather,
+  localName: string,
+): Promise<FleetGatherResult<unknown>[]> {
+  if (info.state !== 'up') {
+    return [hostFailureRow(info.host, new NotReadyError(`host ${info.host} is leaving the fleet`))];
+  }
+  try {
+    const rows = await peer().call(
+      call.method,
+      call.input,
+      { timeout: call.timeout, signal: call.signal },
+      { to: 'all', relayDeadline: call.deadline, targetName: `host ${info.host}` },
+    );
+    return remoteRows(info.host, call.method, call.def, localName, rows);
+  } catch (error) {
+    return [hostFailureRow(info.host, error as BusError)];
+  }
+}
 
 /** One row of `fleet.callAll`: a worker's answer, or (with `id` undefined) a host that did not answer. */
 export type FleetGatherResult<T> =
