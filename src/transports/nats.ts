@@ -3,8 +3,10 @@
  * {@link RawChannel} per remote host over this host's single connection, so that a remote host is
  * an ordinary peer (timeouts, cancels, remote errors and bounds are `peer.ts`'s, as for a worker).
  *
- * A frame on a host's inbox is `<sender host> <sender instance>\n<JSON envelope>`: one inbox takes
- * traffic from every host, and the header says which peer it belongs to without parsing the JSON.
+ * A frame on a host's inbox is `<sender host> <sender instance>\n<JSON array of envelopes>`: one
+ * inbox takes traffic from every host, and the header says which peer it belongs to. Envelopes
+ * written to one host in the same turn of the event loop travel as one frame (one NATS message,
+ * one socket write on each side), in order, never over the server's `max_payload`.
  */
 import { ValidationError } from '../errors.js';
 import type { Message } from '../protocol.js';
@@ -76,12 +78,17 @@ export interface InboxFrame {
   value: unknown;
 }
 
-/** Encodes one envelope for a host's inbox. May throw (a value JSON cannot carry). */
+/** Encodes one value for a subject of the fleet. May throw (a value JSON cannot carry). */
 export function encodeFrame(host: string, instance: string, message: unknown): Uint8Array {
   return encoder.encode(`${host} ${instance}\n${JSON.stringify(message)}`);
 }
 
-/** Decodes one inbox frame; `undefined` for anything that is not one (never throws). */
+/** Bytes a frame header and the array brackets take, on top of the envelopes. */
+function frameOverhead(host: string, instance: string): number {
+  return encoder.encode(`${host} ${instance}\n[]`).byteLength;
+}
+
+/** Decodes one frame; `undefined` for anything that is not one (never throws). */
 export function decodeFrame(data: Uint8Array): InboxFrame | undefined {
   let text: string;
   try {
@@ -121,7 +128,7 @@ export interface HostChannelOptions extends TransportOptions {
 export interface HostChannel {
   /** The transport a {@link Peer} runs over. */
   readonly transport: Transport;
-  /** Hands an incoming value from this host to the peer. */
+  /** Hands an incoming frame's value (a batch of envelopes) from this host to the peer, in order. */
   deliver(value: unknown): void;
   /** Marks the channel gone (missed heartbeats, NATS disconnect, the host left). */
   close(reason: string): void;
@@ -137,13 +144,38 @@ export function createHostChannel(options: HostChannelOptions): HostChannel {
   let onMessage: ((value: unknown) => void) | undefined;
   let onClose: ((reason: string) => void) | undefined;
   const maxPayload = () => connection.info?.max_payload ?? 1024 * 1024;
+  const overhead = frameOverhead(local.host, local.instance);
+  // The envelopes of this turn of the event loop, already JSON, and their writers' callbacks.
+  let batch: string[] = [];
+  let batchBytes = overhead;
+  let callbacks: Array<(error?: Error | null) => void> = [];
+  let scheduled = false;
+
+  const flush = () => {
+    scheduled = false;
+    if (batch.length === 0) return;
+    const frame = `${local.host} ${local.instance}\n[${batch.join(',')}]`;
+    const done = callbacks;
+    batch = [];
+    batchBytes = overhead;
+    callbacks = [];
+    let failure: Error | undefined;
+    try {
+      connection.publish(subject, frame);
+    } catch (error) {
+      // The client throws once the connection is closed or draining.
+      failure = Object.assign(new Error((error as Error).message), { code: 'ERR_IPC_CHANNEL_CLOSED' });
+    }
+    for (const callback of done) callback(failure);
+  };
+
   const raw: RawChannel = {
     name: `host ${remoteHost}`,
     isOpen: () => open && options.isConnected(),
     write(message: Message, done) {
-      let frame: Uint8Array;
+      let json: string;
       try {
-        frame = encodeFrame(local.host, local.instance, message);
+        json = JSON.stringify(message);
       } catch (error) {
         done(
           new ValidationError(
@@ -153,21 +185,25 @@ export function createHostChannel(options: HostChannelOptions): HostChannel {
         );
         return;
       }
-      if (frame.byteLength > maxPayload()) {
+      // Byte length of the UTF-8 encoding, without encoding it twice.
+      const bytes = Buffer.byteLength(json);
+      const max = maxPayload();
+      if (bytes + overhead > max) {
         done(
           new ValidationError(
-            `cannot send to host ${remoteHost}: the message is ${frame.byteLength} bytes, over the NATS server's max_payload of ${maxPayload()} bytes; send less data per call or raise max_payload on the server`,
-            { data: { size: frame.byteLength, maxPayload: maxPayload() } },
+            `cannot send to host ${remoteHost}: the message is ${bytes + overhead} bytes, over the NATS server's max_payload of ${max} bytes; send less data per call or raise max_payload on the server`,
+            { data: { size: bytes + overhead, maxPayload: max } },
           ),
         );
         return;
       }
-      try {
-        connection.publish(subject, frame);
-        done();
-      } catch (error) {
-        // The client throws once the connection is closed or draining.
-        done(Object.assign(new Error((error as Error).message), { code: 'ERR_IPC_CHANNEL_CLOSED' }));
+      if (batchBytes + bytes + 1 > max) flush();
+      batch.push(json);
+      batchBytes += bytes + 1;
+      callbacks.push(done);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
       }
     },
     listen(message, close) {
@@ -183,7 +219,15 @@ export function createHostChannel(options: HostChannelOptions): HostChannel {
   return {
     transport,
     deliver(value) {
-      if (open) onMessage?.(value);
+      // Not a batch: the peer's decoder judges it (and reports it when it is tagged but malformed).
+      if (!Array.isArray(value)) {
+        if (open) onMessage?.(value);
+        return;
+      }
+      for (const item of value) {
+        if (!open) return;
+        onMessage?.(item);
+      }
     },
     close(reason) {
       if (!open) return;

@@ -33,7 +33,7 @@ beforeAll(async () => {
   ]);
   t = await startLocalHost('t', nats.url, { heartbeat: HEARTBEAT, concurrency: 1 });
   await t.fleet.waitForHosts(5, { timeout: 15_000 });
-}, 90_000);
+}, 150_000);
 
 afterAll(async () => {
   await stopAllHosts();

@@ -17,7 +17,7 @@ beforeAll(async () => {
   await Promise.all([spawnHost('a', nats.url, { SIZE: '2' }), spawnHost('b', nats.url)]);
   t = await startLocalHost('t', nats.url);
   await t.fleet.waitForHosts(3, { timeout: 10_000 });
-}, 60_000);
+}, 150_000);
 
 afterAll(async () => {
   await stopAllHosts();

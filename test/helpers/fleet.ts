@@ -86,7 +86,7 @@ export async function spawnHost(
     },
   };
   hosts.add(host);
-  await host.waitFor((line) => line.event === 'ready', 30_000);
+  await host.waitFor((line) => line.event === 'ready', 90_000);
   return host;
 }
 
@@ -103,6 +103,7 @@ export async function startLocalHost(
     size: options.size ?? 1,
     env: { FLEET_HOST: name },
     signals: false,
+    readyTimeout: 60_000,
     timeout: options.timeout ?? 10_000,
     pool: { concurrency: options.concurrency ?? 4 },
     fleet: { servers, host: name, app: 'test', heartbeat: options.heartbeat ?? 250 },
