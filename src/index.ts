@@ -75,26 +75,32 @@ export {
   isSupervisorError,
   ReloadError,
   type ReplacedWorker,
+  ScaleError,
   type StartFailure,
   SupervisorError,
   SupervisorErrorCode,
 } from './supervisor/errors.js';
 export type {
   CrashLoop,
+  LiveWorkerStatus,
   ReloadResult,
   RespawnFailed,
   RespawnScheduled,
+  ScaleResult,
   ShutdownResult,
+  StoppedSlotStatus,
   SupervisorEvents,
   WorkerExit,
   WorkerStatus,
 } from './supervisor/events.js';
+export type { SupervisorLogger } from './supervisor/log.js';
 export type {
   ReloadOptions,
   ShutdownOptions,
   SpawnOptions,
   StartClusterOptions,
 } from './supervisor/options.js';
+export type { PrefixOutput } from './supervisor/output.js';
 export type { SignalOptions } from './supervisor/signals.js';
 export { Supervisor, startCluster } from './supervisor/supervisor.js';
 export { childProcessTransport } from './transports/child-process.js';

@@ -3,7 +3,7 @@
  * single outbound path (with the hello handshake that holds traffic until the other end's bus is
  * listening), and the dispatch of what arrives; serving the other end's calls is `serve.ts`.
  */
-import { nanoid } from 'nanoid';
+import { randomBytes } from 'node:crypto';
 import {
   assertTimeout,
   type Caller,
@@ -24,14 +24,17 @@ import {
   PeerGoneError,
   RemoteError,
   TimeoutError,
+  ValidationError,
   type WireError,
 } from './errors.js';
 import {
   type ControlCommand,
   type ControlMessage,
+  describe,
   type EventMessage,
   isViolation,
   type Message,
+  type ProtocolViolation,
   parseMessage,
   type RelayTarget,
   type ReplyMessage,
@@ -89,6 +92,13 @@ const MAX_HELD = 10_000;
 const ignoreError = () => {};
 const NO_OPTIONS: CallOptions = Object.freeze({});
 
+interface HeldMessage {
+  message: Message;
+  done(error?: Error): void;
+  /** False once the call it carries settled (timeout, abort, close) before it was sent. */
+  live: boolean;
+}
+
 interface PendingCall {
   method: string;
   targetName: string;
@@ -105,14 +115,21 @@ interface PendingCall {
 export class Peer {
   readonly #options: PeerOptions;
   readonly #transport: Transport;
-  readonly #idPrefix = `${nanoid(10)}:`;
+  // 64 random bits per peer instance: ids stay unique across respawns and primary restarts.
+  readonly #idPrefix = `${randomBytes(8).toString('base64url')}:`;
   #counter = 0;
   readonly #pending = new Map<string, PendingCall>();
   /** Calls this end gave up on (timeout, abort) whose handler has not answered yet. */
   readonly #abandoned = new Set<string>();
   readonly #incoming: IncomingCalls;
   /** Messages written before the other end said hello; flushed in order once it does. */
-  #held: Array<{ message: Message; done(error?: Error): void }> | undefined = [];
+  #held: HeldMessage[] | undefined = [];
+  /** Held requests by id, so a call that settles while held leaves the queue at once. */
+  #heldCalls: Map<string, HeldMessage> | undefined = new Map();
+  /** Held requests and events still to send (what {@link MAX_HELD} bounds). */
+  #heldWork = 0;
+  /** Held entries that were dropped (their call settled) and are still in the array. */
+  #heldDropped = 0;
   #remoteHello: Record<string, unknown> | undefined;
   #closedWith: BusError | undefined;
   readonly #unsubscribe: Array<() => void>;
@@ -351,7 +368,9 @@ export class Peer {
     this.#abandoned.clear();
     const held = this.#held ?? [];
     this.#held = undefined;
-    for (const item of held) item.done(error);
+    this.#heldCalls = undefined;
+    this.#heldWork = 0;
+    for (const item of held) if (item.live) item.done(error);
     for (const stop of this.#unsubscribe) stop();
     this.#options.hooks.closed(error);
   }
@@ -365,7 +384,9 @@ export class Peer {
       this.#transport.post(message, done);
       return;
     }
-    if (held.length >= MAX_HELD) {
+    // Only new work is refused: a reply, cancel or control message is owed (trap 11).
+    const newWork = message.k === 'req' || message.k === 'evt';
+    if (newWork && this.#heldWork >= MAX_HELD) {
       done(
         new OverloadedError(
           `${this.#options.remoteName} has not said hello yet and ${MAX_HELD} messages are waiting for it`,
@@ -373,7 +394,28 @@ export class Peer {
       );
       return;
     }
-    held.push({ message, done });
+    const item: HeldMessage = { message, done, live: true };
+    held.push(item);
+    if (newWork) this.#heldWork++;
+    if (message.k === 'req') this.#heldCalls?.set(message.id, item);
+  }
+
+  /**
+   * Takes a call that settled before it was sent out of the held queue. Returns false when it
+   * was not held (it went out: the other end may be running it).
+   */
+  #dropHeld(id: string): boolean {
+    const item = this.#heldCalls?.get(id);
+    if (!item) return false;
+    this.#heldCalls!.delete(id);
+    item.live = false;
+    this.#heldWork--;
+    // Compact now and then, so a stream of calls timing out before the hello cannot grow it.
+    if (++this.#heldDropped > 1024 && this.#heldDropped * 2 > this.#held!.length) {
+      this.#held = this.#held!.filter((held) => held.live);
+      this.#heldDropped = 0;
+    }
+    return true;
   }
 
   #write(message: Message): Promise<void> {
@@ -386,7 +428,9 @@ export class Peer {
     const held = this.#held;
     if (held === undefined) return;
     this.#held = undefined;
-    for (const item of held) this.#transport.post(item.message, item.done);
+    this.#heldCalls = undefined;
+    this.#heldWork = 0;
+    for (const item of held) if (item.live) this.#transport.post(item.message, item.done);
   }
 
   #sendHello(ack: boolean): void {
@@ -401,9 +445,13 @@ export class Peer {
     const entry = this.#pending.get(id);
     if (!entry) return;
     this.#forget(id, entry);
+    // Never sent: nothing runs over there, nothing to cancel.
+    if (this.#dropHeld(id)) return;
     // The handler may well still be running over there (it may ignore ctx.signal): count it until
     // its late reply arrives, so schedulers do not pile more work onto a busy worker.
     this.#abandoned.add(id);
+    // Cancels are owed: the bound never refuses them, so the only failure is a channel that is
+    // gone, and then the handler over there is gone with it.
     this.#post({ $cb: 1, k: 'cancel', id, r: reason }, ignoreError);
   }
 
@@ -427,19 +475,26 @@ export class Peer {
 
   // ---- inbound ------------------------------------------------------------------------------
 
+  /** The transport's message listener: nothing a peer sends may throw out of it. */
   #receive(value: unknown): void {
+    try {
+      this.#handle(value);
+    } catch (error) {
+      // A last line of defence (a listener of ours or the app's threw): report, never crash.
+      this.#report(
+        new ValidationError(
+          `handling a message from ${this.#options.remoteName} threw: ${describe(error)}; the message was dropped`,
+          { cause: error },
+        ),
+      );
+    }
+  }
+
+  #handle(value: unknown): void {
     const parsed = parseMessage(value);
     if (parsed === undefined) return; // foreign traffic: not ours, not our business
     if (isViolation(parsed)) {
-      this.#options.hooks.error(
-        new BusError(
-          'VALIDATION',
-          `dropped a malformed message from ${this.#options.remoteName}: ${parsed.violation}`,
-          {
-            data: { message: safePreview(value) },
-          },
-        ),
-      );
+      this.#dropped(parsed, value);
       return;
     }
     switch (parsed.k) {
@@ -468,6 +523,55 @@ export class Peer {
         }
         this.#options.hooks.control(parsed);
         return;
+    }
+  }
+
+  /**
+   * A tagged message that failed the decoder: reported on 'error'. When it carried a readable id,
+   * what is owed still happens: a request gets an error reply, a reply settles its call, a cancel
+   * still cancels.
+   */
+  #dropped(parsed: ProtocolViolation, value: unknown): void {
+    const what = `a malformed message from ${this.#options.remoteName}: ${parsed.violation}`;
+    this.#report(new ValidationError(`dropped ${what}`, { data: { message: preview(value) } }));
+    const id = parsed.id;
+    if (id === undefined) return;
+    switch (parsed.kind) {
+      case 'req':
+        if (this.#closedWith) return;
+        this.#post(
+          { ...busErrorReply(new ValidationError(`${this.#localName} refused ${what}`)), id },
+          ignoreError,
+        );
+        return;
+      case 'res':
+      case 'err': {
+        const entry = this.#pending.get(id);
+        if (!entry) {
+          if (this.#abandoned.delete(id)) this.#options.hooks.abandonedSettled?.();
+          return;
+        }
+        this.#forget(id, entry);
+        const error = new ValidationError(
+          `call "${entry.method}" to ${entry.targetName} failed: its reply was malformed (${parsed.violation})`,
+        );
+        entry.reject(entry.raw ? new RawReplyError({ ...busErrorReply(error), id }) : error);
+        return;
+      }
+      case 'cancel':
+        this.#incoming.cancel(id, 'aborted');
+        return;
+    }
+  }
+
+  /** Reports on the bus's 'error'; if even that throws (the app's listener), as a process warning. */
+  #report(error: BusError): void {
+    try {
+      this.#options.hooks.error(error);
+    } catch (thrown) {
+      process.emitWarning(`${error.message} (and reporting it threw: ${describe(thrown)})`, {
+        code: `CLUSTERBUS_${error.code}`,
+      });
     }
   }
 
@@ -505,8 +609,15 @@ export class Peer {
     }
   }
 
+  /**
+   * The caller's error for an error reply (already made safe by the decoder). A bus-level reply
+   * keeps its code; one without a known code is a REMOTE failure, so the caller always gets a BusError.
+   */
   #errorFromReply(entry: PendingCall, wire: WireError, busLevel: boolean): Error {
-    if (busLevel) return errorFromWire(wire);
+    if (busLevel) {
+      const error = errorFromWire(wire);
+      if (error instanceof BusError) return error;
+    }
     return new RemoteError(
       `call "${entry.method}" to ${entry.targetName} failed: ${wire.name}: ${wire.message}`,
       wire,
@@ -519,11 +630,12 @@ export function createPeer(options: PeerOptions): Peer {
   return new Peer(options);
 }
 
-function safePreview(value: unknown): string {
+/** At most 200 characters of what was dropped, for the report; never throws. */
+function preview(value: unknown): string {
   try {
-    return JSON.stringify(value).slice(0, 200);
+    return (JSON.stringify(value) ?? describe(value)).slice(0, 200);
   } catch {
-    return String(value).slice(0, 200);
+    return describe(value);
   }
 }
 

@@ -18,8 +18,15 @@ import type {
   WorkerProcedures,
 } from '../contract.js';
 import { ClosedError, PeerGoneError } from '../errors.js';
+import { assertCallOptionNames, assertOptionNames, optionNames } from '../options-check.js';
 import { Peer } from '../peer.js';
-import type { EventMessage, ReplyMessage, RequestMessage } from '../protocol.js';
+import type {
+  ControlCommand,
+  ControlMessage,
+  EventMessage,
+  ReplyMessage,
+  RequestMessage,
+} from '../protocol.js';
 import { clusterWorkerTransport } from '../transports/cluster-worker.js';
 import type { Transport, TransportOptions } from '../transports/transport.js';
 import { type ErrorListener, EventHub, type EventListener, type EventSubscriber } from './event-hub.js';
@@ -66,6 +73,14 @@ export interface BroadcastOptions {
 type WorkerMethod<C> = keyof WorkerProcedures<C> & string;
 type PrimaryEvent<C> = keyof ContractEvents<C> & string;
 
+const BUS_OPTION_NAMES = optionNames<PrimaryBusOptions<Contract>>({
+  handlers: true,
+  timeout: true,
+  autoAttach: true,
+  maxPendingSends: true,
+});
+const BROADCAST_OPTION_NAMES = optionNames<BroadcastOptions>({ includeStarting: true });
+
 /** The primary's end of the bus. Create with {@link createPrimaryBus}. */
 export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   readonly #contract: C;
@@ -76,6 +91,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   readonly #workerRoute: ReturnType<typeof routeTable>;
   readonly #links = new Map<number, Link>();
   readonly #watchers = new Set<(info: WorkerInfo) => void>();
+  readonly #controlListeners = new Set<(id: number, message: ControlMessage) => void>();
   readonly #onFork = (worker: Worker) => this.attach(worker);
   readonly #registry: RelayRegistry<Link> = {
     get: (id) => this.#links.get(id),
@@ -87,6 +103,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
 
   constructor(contract: C, options: PrimaryBusOptions<C> = {}) {
     this.#contract = contract;
+    assertOptionNames(options, BUS_OPTION_NAMES, 'createPrimaryBus options');
     this.#timeout = options.timeout ?? DEFAULT_TIMEOUT;
     assertTimeout(this.#timeout, 'createPrimaryBus options');
     this.#transportOptions = { maxPendingSends: options.maxPendingSends };
@@ -155,12 +172,16 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
         event: (message) => this.#onEvent(link, message),
         control: (message) => {
           if (message.c === 'hello') {
+            // A cluster worker's pid is `worker.process.pid`, never what the wire claims; only a
+            // link attached without a pid (a custom transport) learns it from the hello.
             const pid = (message.d as { pid?: unknown } | undefined)?.pid;
-            if (typeof pid === 'number') link.pid = pid;
+            if (link.pid === undefined && link.worker === undefined && typeof pid === 'number')
+              link.pid = pid;
             this.#changed(link);
           } else if (message.c === 'ready' && link.state === 'starting') {
             this.#setState(link, 'ready');
           }
+          for (const listener of this.#controlListeners) listener(id, message);
         },
         error: (error) => this.#hub.reportError(error),
         // Watchers only (no peer-list push): schedulers care that the worker is less busy now.
@@ -181,6 +202,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     ...args: CallArgs<WorkerProcedures<C>[M], CallOptions>
   ): Promise<CallOutput<WorkerProcedures<C>[M]>> {
     const [input, options] = args as [unknown, CallOptions | undefined];
+    assertCallOptionNames(options, () => `call "${method}" options`);
     // Fast path first: the message for a failed lookup is only built when it is needed.
     let link = this.#closed ? undefined : this.#links.get(typeof worker === 'number' ? worker : worker?.id);
     if (!link) {
@@ -205,6 +227,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     ...args: CallArgs<WorkerProcedures<C>[M], GatherOptions>
   ): Promise<GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]> {
     const [input, options] = args as [unknown, GatherOptions | undefined];
+    assertCallOptionNames(options, () => `callAll("${method}") options`);
     const route = this.#workerRoute(method);
     return gather(this.#readyLinks(), (link) => link.peer.call(method, input, options, route)) as Promise<
       GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]
@@ -221,6 +244,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     payload: EventInput<ContractEvents<C>[E]>,
     options: BroadcastOptions = {},
   ): Promise<number[]> {
+    assertOptionNames(options, BROADCAST_OPTION_NAMES, `broadcast("${event}") options`);
     const p = this.#hub.checkOutgoing(event, payload);
     const targets = options.includeStarting
       ? [...this.#links.values()].filter((link) => link.state === 'starting' || link.state === 'ready')
@@ -297,6 +321,16 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     this.#hostRelay = host;
   }
 
+  /**
+   * True when worker `id` takes routed work now: it said `ready()`, is not draining, and its
+   * channel is open. A worker whose channel just closed is not ready at once, before the primary
+   * has handled its 'disconnect' or 'exit'.
+   */
+  isReady(id: number): boolean {
+    const link = this.#links.get(id);
+    return link !== undefined && this.#takesWork(link);
+  }
+
   /** Ids of the workers that take routed work (calls, events, gathers), in attach order. */
   readyWorkerIds(): number[] {
     return this.#readyLinks().map((link) => link.id);
@@ -308,6 +342,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
    * @throws RangeError for a `count` that is not a positive integer.
    */
   waitForReady(count = 1, options: CallOptions = {}): Promise<number[]> {
+    assertCallOptionNames(options, () => `waitForReady(${count}) options`);
     return waitForReady(this, count, options.timeout ?? this.#timeout, options.signal);
   }
 
@@ -318,6 +353,22 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   watchWorkers(listener: (info: WorkerInfo) => void): () => void {
     this.#watchers.add(listener);
     return () => this.#watchers.delete(listener);
+  }
+
+  /**
+   * @internal Every control message a worker link receives (hello, ready, and the supervisor's
+   * `metrics` / `fatal`), after the bus handled it. Returns the function that stops listening.
+   */
+  onControl(listener: (id: number, message: ControlMessage) => void): () => void {
+    this.#controlListeners.add(listener);
+    return () => this.#controlListeners.delete(listener);
+  }
+
+  /** @internal Sends a control message to one worker; rejects when it is not attached or gone. */
+  sendControl(id: number, command: ControlCommand, data?: unknown): Promise<void> {
+    const link = this.#links.get(id);
+    if (!link) return Promise.reject(new PeerGoneError(`worker ${id} is not attached to the bus`));
+    return link.peer.sendControl(command, data);
   }
 
   /**
@@ -370,7 +421,21 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   }
 
   #readyLinks(): Link[] {
-    return [...this.#links.values()].filter((link) => link.state === 'ready');
+    return [...this.#links.values()].filter((link) => this.#takesWork(link));
+  }
+
+  /**
+   * A ready link whose channel has closed (the worker died or disconnected, and its 'exit' event
+   * has not run yet) takes no work. Its link is closed on the next microtask, not here: callers
+   * are in the middle of choosing a worker, and watchers must not run under them.
+   */
+  #takesWork(link: Link): boolean {
+    if (link.state !== 'ready') return false;
+    if (!link.peer.transport.closed) return true;
+    queueMicrotask(() =>
+      link.peer.close(new PeerGoneError(`worker ${link.id} is gone (its IPC channel closed)`)),
+    );
+    return false;
   }
 
   #setState(link: Link, state: WorkerState): void {

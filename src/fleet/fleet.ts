@@ -6,8 +6,9 @@
  * the fleet gather and broadcast, the relays of worker calls, and graceful leave; the cross-host
  * pool is `remote-pool.ts`.
  */
+
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
-import { nanoid } from 'nanoid';
 import type { PrimaryBus } from '../bus/primary-bus.js';
 import { routeTable } from '../bus/routes.js';
 import type { CallOptions } from '../call.js';
@@ -72,7 +73,8 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
   readonly #options: ResolvedFleetOptions;
   readonly #nc: NatsConnectionLike;
   readonly #subjects: FleetSubjects;
-  readonly #instance = nanoid(12).replace(/[^A-Za-z0-9_-]/g, '_');
+  // base64url: letters, digits, '-' and '_', so it is a subject token too.
+  readonly #instance = randomBytes(9).toString('base64url');
   readonly #table: HostTable;
   readonly #peers: HostPeers;
   readonly #liveness: Liveness;

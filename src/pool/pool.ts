@@ -58,6 +58,8 @@ interface Task {
   deadline: number;
   retriesLeft: number;
   retries: number;
+  /** Workers this task failed on (PEER_GONE): a retry never goes back to them. */
+  failedOn: number[] | undefined;
   /** When it (re)entered the queue. */
   queuedAt: number;
   entry: QueueEntry<Task> | undefined;
@@ -110,7 +112,14 @@ export class TaskPool<C extends Contract> extends EventEmitter<TaskPoolEvents> {
     this.#options = resolvePoolOptions(options);
     // A task that timed out or was aborted frees its place in this pool's count at once, but its
     // handler may ignore ctx.signal and keep running: the bus counts those until they answer.
-    this.#slots = new Slots(this.#options.concurrency, (id) => bus.abandonedCalls(id), gate.accept);
+    // The bus's own check too: a worker whose channel just closed takes nothing, even before the
+    // bus has told its watchers (this pool among them) that it exited.
+    const accept = gate.accept;
+    this.#slots = new Slots(
+      this.#options.concurrency,
+      (id) => bus.abandonedCalls(id),
+      accept ? (id) => bus.isReady(id) && accept(id) : (id) => bus.isReady(id),
+    );
     this.#runTime = new DurationWindow(this.#options.statsWindow);
     this.#waitTime = new DurationWindow(this.#options.statsWindow);
     for (const info of bus.workers()) this.#slots.update(info);
@@ -196,6 +205,7 @@ export class TaskPool<C extends Contract> extends EventEmitter<TaskPoolEvents> {
           timeout > 0 && timeout !== Number.POSITIVE_INFINITY ? now + timeout : Number.POSITIVE_INFINITY,
         retriesLeft: options?.retry ?? this.#options.retry,
         retries: 0,
+        failedOn: undefined,
         queuedAt: now,
         entry: undefined,
         timer: undefined,
@@ -347,13 +357,20 @@ export class TaskPool<C extends Contract> extends EventEmitter<TaskPoolEvents> {
   }
 
   #pump(): void {
-    while (this.#queue.size > 0) {
-      const slot = this.#slots.pick();
-      if (!slot) break;
-      const task = this.#queue.shift()!;
-      task.entry = undefined;
-      this.#unqueue(task);
-      this.#dispatch(task, slot, performance.now());
+    let entry = this.#queue.first;
+    while (entry) {
+      const next = entry.next;
+      const task = entry.value;
+      const slot = this.#slots.pick(task.failedOn);
+      if (slot) {
+        this.#unqueue(task);
+        this.#dispatch(task, slot, performance.now());
+      } else if (task.failedOn === undefined || !this.#slots.hasFree) {
+        break;
+      }
+      // Else the only free workers are ones this retried task failed on: let the tasks behind it
+      // have them, it keeps its place at the front for the next worker that frees up.
+      entry = next;
     }
     this.#updateDrain();
   }
@@ -385,6 +402,8 @@ export class TaskPool<C extends Contract> extends EventEmitter<TaskPoolEvents> {
       (error: unknown) => {
         this.#settled(slot, now, false);
         if (this.#shouldRetry(task, error)) {
+          task.failedOn ??= [];
+          task.failedOn.push(slot.id);
           task.retriesLeft--;
           task.retries++;
           this.#retried++;

@@ -22,6 +22,11 @@ export class TaskQueue<T> {
     return this.#size;
   }
 
+  /** The front item's handle (walk on with its `next`), or `undefined` when empty. */
+  get first(): QueueEntry<T> | undefined {
+    return this.#head;
+  }
+
   /** Adds at the back; returns the handle for {@link remove}. */
   push(value: T): QueueEntry<T> {
     const entry: QueueEntry<T> = { value, prev: this.#tail, next: undefined, queued: true };

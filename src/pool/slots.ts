@@ -96,8 +96,11 @@ export class Slots {
     return false;
   }
 
-  /** The ready worker with the fewest tasks below `concurrency`, ties round-robin; `undefined` if none. */
-  pick(): Slot | undefined {
+  /**
+   * The ready worker with the fewest tasks below `concurrency`, ties round-robin; `undefined` if
+   * none. Workers in `exclude` (those a retried task already failed on) are passed over.
+   */
+  pick(exclude?: readonly number[]): Slot | undefined {
     const ready = this.#ready;
     const n = ready.length;
     let best: Slot | undefined;
@@ -106,7 +109,7 @@ export class Slots {
     for (let k = 0; k < n; k++) {
       const index = (this.#cursor + k) % n;
       const slot = ready[index]!;
-      if (!this.#free(slot)) continue;
+      if (!this.#free(slot) || exclude?.includes(slot.id)) continue;
       const load = this.#load(slot);
       if (best === undefined || load < bestLoad) {
         best = slot;

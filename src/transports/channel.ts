@@ -1,6 +1,12 @@
 /**
- * The bookkeeping every transport shares: the outbound bound, error mapping, listener sets and
- * the close latch. Adapters only say how to write one message and how to listen.
+ * The one outbound path of a link, and the bookkeeping every transport shares: the tick queue,
+ * the send bound, error mapping, listener sets and the close latch. Adapters only say how to
+ * write one value and how to listen.
+ *
+ * Everything posted in one turn of the event loop is queued and written at the end of that turn
+ * (a microtask, never a timer), in order. The send bound counts only what is really
+ * waiting for the channel: Node calls a send's callback a tick after a write that completed at
+ * once, so counting until the callback would refuse a burst to an idle, fast receiver.
  */
 import { OverloadedError, PeerGoneError, ValidationError } from '../errors.js';
 import type { Message } from '../protocol.js';
@@ -21,8 +27,23 @@ export interface RawChannel {
   listen(message: (value: unknown) => void, close: (reason: string) => void): () => void;
 }
 
+type Done = (error?: Error) => void;
+
+/** One write handed to the channel: how many messages it carries, and where its count lives. */
+interface Write {
+  readonly count: number;
+  /** Still not called back at the end of the turn it was written in: really waiting for the channel. */
+  waiting: boolean;
+  settled: boolean;
+}
+
 /** Codes Node uses when the other end of the channel is gone. */
 const GONE_CODES = new Set(['ERR_IPC_CHANNEL_CLOSED', 'EPIPE', 'ECONNRESET', 'ERR_IPC_DISCONNECTED']);
+
+/** Only new work may be refused by the bound; replies, cancels and control are owed (trap 11). */
+function isNewWork(message: Message): boolean {
+  return message.k === 'req' || message.k === 'evt';
+}
 
 /** Wraps a {@link RawChannel} into a {@link Transport}. */
 export function createTransport(channel: RawChannel, options?: TransportOptions): Transport {
@@ -30,16 +51,26 @@ export function createTransport(channel: RawChannel, options?: TransportOptions)
   const messageListeners = new Set<(value: unknown) => void>();
   const closeListeners = new Set<(reason: string) => void>();
   let closed = false;
-  let pending = 0;
+  // Posted this turn, written at its end.
+  let queue: Message[] = [];
+  let callbacks: Done[] = [];
+  let scheduled = false;
+  // Written this turn: a write that completed at once is called back on the next tick, so these
+  // are not known to be waiting until the end-of-turn check.
+  let unconfirmed = 0;
+  let fresh: Write[] = [];
+  let checkScheduled = false;
+  // Written, and still not called back after the turn ended: what the channel really holds.
+  let waiting = 0;
   let flushWaiters: Array<() => void> = [];
 
-  const settleOne = () => {
-    pending--;
-    if (pending === 0 && flushWaiters.length > 0) {
-      const waiters = flushWaiters;
-      flushWaiters = [];
-      for (const wake of waiters) wake();
-    }
+  const pendingCount = () => queue.length + unconfirmed + waiting;
+
+  const wakeFlushWaiters = () => {
+    if (flushWaiters.length === 0 || pendingCount() > 0) return;
+    const waiters = flushWaiters;
+    flushWaiters = [];
+    for (const wake of waiters) wake();
   };
 
   const markClosed = (reason: string) => {
@@ -63,44 +94,103 @@ export function createTransport(channel: RawChannel, options?: TransportOptions)
   const goneError = (cause?: unknown) =>
     new PeerGoneError(`cannot send to ${channel.name}: the IPC channel is closed`, cause ? { cause } : {});
 
-  const post = (message: Message, done: (error?: Error) => void): void => {
+  const writeFailure = (error: unknown): Error => {
+    const code = (error as NodeJS.ErrnoException | null)?.code;
+    return code && GONE_CODES.has(code) ? goneError(error) : (error as Error);
+  };
+
+  const serializeFailure = (error: unknown): Error => {
+    const code = (error as NodeJS.ErrnoException | null)?.code;
+    if (code && GONE_CODES.has(code)) return goneError(error);
+    // Serialization failures (BigInt under json, functions, cyclic values) throw synchronously.
+    return new ValidationError(
+      `cannot send to ${channel.name}: the message could not be serialized (${(error as Error)?.message}); send plain data or switch the cluster's serialization to "advanced"`,
+      { cause: error },
+    );
+  };
+
+  const settle = (write: Write) => {
+    if (write.settled) return;
+    write.settled = true;
+    if (write.waiting) waiting -= write.count;
+    else unconfirmed -= write.count;
+  };
+
+  // Runs after the callbacks Node queued for the writes that completed at once: what is still
+  // unsettled is really waiting for the channel.
+  const confirmWaiting = () => {
+    checkScheduled = false;
+    const writes = fresh;
+    fresh = [];
+    for (const write of writes) {
+      if (write.settled) continue;
+      write.waiting = true;
+      unconfirmed -= write.count;
+      waiting += write.count;
+    }
+  };
+
+  const track = (count: number): Write => {
+    const write: Write = { count, waiting: false, settled: false };
+    unconfirmed += count;
+    fresh.push(write);
+    if (!checkScheduled) {
+      checkScheduled = true;
+      process.nextTick(confirmWaiting);
+    }
+    return write;
+  };
+
+  const writeOne = (message: Message, done: Done) => {
+    const write = track(1);
+    try {
+      channel.write(message, (error) => {
+        settle(write);
+        done(error ? writeFailure(error) : undefined);
+        wakeFlushWaiters();
+      });
+    } catch (error) {
+      settle(write);
+      done(serializeFailure(error));
+    }
+  };
+
+  const flushQueue = () => {
+    scheduled = false;
+    const messages = queue;
+    const dones = callbacks;
+    queue = [];
+    callbacks = [];
+    const open = !closed && channel.isOpen();
+    for (let i = 0; i < messages.length; i++) {
+      if (open) writeOne(messages[i]!, dones[i]!);
+      else dones[i]!(goneError());
+    }
+    wakeFlushWaiters();
+  };
+
+  const post = (message: Message, done: Done): void => {
     if (closed || !channel.isOpen()) {
       done(goneError());
       return;
     }
-    if (pending >= maxPending) {
+    // A burst in one turn to an idle channel is fine; only a channel that already holds writes it
+    // could not take at once is backed up, and then what is queued behind it counts too.
+    if (waiting > 0 && isNewWork(message) && pendingCount() >= maxPending) {
       done(
         new OverloadedError(
-          `cannot send to ${channel.name}: ${pending} messages are waiting for the channel (maxPendingSends ${maxPending}); the receiver is not keeping up`,
+          `cannot send to ${channel.name}: ${pendingCount()} messages are waiting for the channel (maxPendingSends ${maxPending}); the receiver is not keeping up`,
         ),
       );
       return;
     }
-    pending++;
-    try {
-      channel.write(message, (error) => {
-        settleOne();
-        if (!error) {
-          done();
-          return;
-        }
-        const code = (error as NodeJS.ErrnoException).code;
-        done(code && GONE_CODES.has(code) ? goneError(error) : error);
-      });
-    } catch (error) {
-      settleOne();
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code && GONE_CODES.has(code)) {
-        done(goneError(error));
-        return;
-      }
-      // Serialization failures (BigInt under json, functions, cyclic values) throw synchronously.
-      done(
-        new ValidationError(
-          `cannot send to ${channel.name}: the message could not be serialized (${(error as Error).message}); send plain data or switch the cluster's serialization to "advanced"`,
-          { cause: error },
-        ),
-      );
+    queue.push(message);
+    callbacks.push(done);
+    if (!scheduled) {
+      scheduled = true;
+      // A microtask: after the synchronous code that posted (and the replies of a whole batch
+      // served in one go), before any I/O. Never a timer: coalescing must add no latency.
+      queueMicrotask(flushQueue);
     }
   };
 
@@ -127,10 +217,10 @@ export function createTransport(channel: RawChannel, options?: TransportOptions)
       return closed || !channel.isOpen();
     },
     get pendingSends() {
-      return pending;
+      return pendingCount();
     },
     flush() {
-      if (pending === 0) return Promise.resolve();
+      if (pendingCount() === 0) return Promise.resolve();
       return new Promise((resolve) => flushWaiters.push(resolve));
     },
     dispose() {

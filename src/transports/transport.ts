@@ -9,8 +9,10 @@ import type { Message } from '../protocol.js';
 export interface Transport {
   /**
    * Writes one message. Resolves once the channel accepted it (written, not received: only a
-   * reply proves receipt). Rejects with PEER_GONE when the channel is closed, OVERLOADED when the
-   * outbound bound is hit, VALIDATION when the message cannot be serialized. Never throws.
+   * reply proves receipt). Rejects with PEER_GONE when the channel is closed, VALIDATION when the
+   * message cannot be serialized, and OVERLOADED when the outbound bound is hit — only ever for
+   * new work (requests, events): replies, cancels and control messages are owed and always go out.
+   * Never throws.
    */
   send(message: Message): Promise<void>;
   /**
@@ -24,7 +26,7 @@ export interface Transport {
   onClose(listener: (reason: string) => void): () => void;
   /** True once the channel is gone. */
   readonly closed: boolean;
-  /** Messages accepted by `send` and not yet written. */
+  /** Messages accepted by `send` and not yet written (queued for this turn, or waiting for the channel). */
   readonly pendingSends: number;
   /** Resolves when every accepted message has been written (or failed). */
   flush(): Promise<void>;
@@ -35,8 +37,10 @@ export interface Transport {
 /** Options every transport adapter accepts. */
 export interface TransportOptions {
   /**
-   * How many messages may wait for the channel to accept them before `send` rejects with
-   * OVERLOADED. Node queues without bound when `send` returns `false`; this is the bound.
+   * How many messages may wait for the channel before new requests and events are refused with
+   * OVERLOADED. Node queues without bound when `send` returns `false`; this is the bound. It
+   * counts what the channel could not take at once (a burst written to an idle, fast receiver is
+   * never refused), and never refuses replies, cancels or control messages.
    * @default 10000
    */
   maxPendingSends?: number;
