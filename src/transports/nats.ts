@@ -203,7 +203,9 @@ export function createHostChannel(options: HostChannelOptions): HostChannel {
       callbacks.push(done);
       if (!scheduled) {
         scheduled = true;
-        setImmediate(flush);
+        // A microtask: the transport hands over a whole turn's messages synchronously, so they all
+        // share one frame, and nothing waits for a later turn of the event loop.
+        queueMicrotask(flush);
       }
     },
     listen(message, close) {

@@ -3,6 +3,7 @@
  * "b" are separate primary processes (two workers and one). Calls, gathers, broadcasts, the
  * cross-host pool and worker-to-worker relays, with every promise of the local bus.
  */
+import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBusError, type Supervisor } from '../../src/index.js';
 import type { FleetContract } from '../fixtures/fleet-contract.js';
@@ -169,5 +170,33 @@ describe('fleet', () => {
     expect((byHost.get('a') ?? 0) + (byHost.get('b') ?? 0)).toBeGreaterThan(0);
     const error = await expectCode(t.fleet.run('fail', { code: 'RUN' }), 'REMOTE');
     expect(error.message).toMatch(/PurposeError|failed on purpose/);
+  });
+
+  it('drops hostile traffic on its subjects, reports it, and keeps serving', async () => {
+    const errors: string[] = [];
+    const onError = (error: Error) => errors.push(error.message);
+    t.fleet.on('error', onError);
+    const nc = await connect({ servers: nats.url });
+    try {
+      const inbox = 'cb.test.v1.h.t.in';
+      nc.publish(inbox, 'no header at all');
+      nc.publish(inbox, 'a.b x\n[]');
+      nc.publish(inbox, 'evil i1\n{not json');
+      // A well-formed frame carrying a tagged but malformed envelope, and a foreign value.
+      nc.publish(inbox, 'evil i1\n[{"$cb":1,"k":"req"},{"hello":"pm2"}]');
+      nc.publish('cb.test.v1.hb.evil', '{"i":"x","s":"zombie"}');
+      nc.publish('cb.test.v1.evt.invalidate', 'evil i1\n{"n":"invalidate","p":{"key":42}}');
+      await nc.flush();
+      await expect.poll(() => errors.length, { timeout: 5_000 }).toBeGreaterThanOrEqual(5);
+      expect(errors.join('\n')).toMatch(/malformed frame/);
+      expect(errors.join('\n')).toMatch(/malformed message from host evil: request without id or method/);
+      expect(errors.join('\n')).toMatch(/malformed heartbeat/);
+      expect(errors.join('\n')).toMatch(/validation/i);
+      expect(t.fleet.hosts().map((h) => h.host)).not.toContain('evil');
+      expect(await t.fleet.call({ host: 'b', id: 1 }, 'echo', { n: 3 })).toEqual({ n: 3, host: 'b' });
+    } finally {
+      t.fleet.off('error', onError);
+      await nc.close();
+    }
   });
 });
