@@ -54,6 +54,8 @@ async function startRemote(servers) {
     },
   );
   children.push(child);
+  // Made now: the host may exit before anyone waits for it.
+  child.exited = once(child, 'exit');
   for await (const line of createInterface({ input: child.stdout })) if (line === 'ready') return child;
   throw new Error('the remote fleet host exited before it was ready');
 }
@@ -136,7 +138,7 @@ async function main() {
   await nc.close();
   remote.stdin.end();
   await cluster.shutdown({ timeout: 3_000 });
-  await once(remote, 'exit');
+  await remote.exited;
   writeResults(args, 'fleet', cases, {
     loadAverage: load,
     goals: {
@@ -150,4 +152,6 @@ async function main() {
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
+// Killed from outside (a test's timeout): still take the server and the remote host down.
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(1));
 runMain(main);

@@ -52,17 +52,17 @@ export const NATS_PACKAGE = '@nats-io/transport-node';
 
 /**
  * Loads the NATS client with a dynamic `import()`, so a cluster without `fleet` never needs it.
+ * @param specifier The module to load (tests pass one that does not exist).
  * @throws TypeError saying what to install when the package is missing.
  */
-export async function loadNats(): Promise<NatsModuleLike> {
+export async function loadNats(specifier: string = NATS_PACKAGE): Promise<NatsModuleLike> {
   try {
     // A variable specifier keeps bundlers from inlining an optional dependency.
-    const specifier: string = NATS_PACKAGE;
     const mod = (await import(specifier)) as NatsModuleLike & { default?: NatsModuleLike };
     return typeof mod.connect === 'function' ? mod : (mod.default as NatsModuleLike);
   } catch (error) {
     throw new TypeError(
-      `startCluster({ fleet }): fleet mode needs the NATS client; install it with \`npm install ${NATS_PACKAGE}@3\` (${(error as Error).message})`,
+      `startCluster({ fleet }): fleet mode needs the NATS client ${specifier}, which could not be loaded; install it with \`npm install ${NATS_PACKAGE}@3\` (${(error as Error).message})`,
       { cause: error },
     );
   }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseHeartbeat } from '../../src/fleet/hosts.js';
 import { resolveFleetOptions } from '../../src/fleet/options.js';
 import { fleetSubjects, isSubjectToken } from '../../src/fleet/subjects.js';
-import { decodeFrame, encodeFrame } from '../../src/transports/nats.js';
+import { decodeFrame, encodeFrame, loadNats } from '../../src/transports/nats.js';
 
 describe('fleet options', () => {
   it('fills in defaults and passes client options through', () => {
@@ -73,5 +73,17 @@ describe('frames and heartbeats', () => {
     ]) {
       expect(parseHeartbeat(junk)).toBeUndefined();
     }
+  });
+});
+
+describe('the optional NATS client', () => {
+  it('loads when installed, and says what to install when it is not', async () => {
+    expect(typeof (await loadNats()).connect).toBe('function');
+    const error = await loadNats('@nats-io/not-installed-here').then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error?.message).toMatch(/npm install @nats-io\/transport-node@3/);
   });
 });
