@@ -42,6 +42,7 @@ import {
   type Message,
   type ProtocolViolation,
   parseMessage,
+  type RelayTarget,
   type ReplyMessage,
   type RequestMessage,
   unpackBatch,
@@ -267,6 +268,7 @@ export class Peer {
       const deadline = route.relayDeadline ?? timeout;
       if (isFiniteTimeout(deadline)) request.t = deadline;
     }
+    if (route.host !== undefined) request.h = route.host;
     if (route.relayFrom !== undefined) request.f = route.relayFrom;
 
     return new Promise((resolve, reject) => {
@@ -317,14 +319,25 @@ export class Peer {
     if (entry.onAbort) entry.signal?.removeEventListener('abort', entry.onAbort);
   }
 
-  /** Forwards a request verbatim and resolves with the raw reply (for the primary's relay). */
+  /**
+   * Forwards a request verbatim and resolves with the raw reply (for the primary's relay). `from`
+   * is the worker it came from (none when it came from another host); `to` asks the other end to
+   * relay it further (a remote host's worker, or all of them).
+   */
   forward(
     method: string,
     input: unknown,
-    options: { signal: AbortSignal; from: number; timeout?: number },
+    options: {
+      signal: AbortSignal;
+      from?: number | undefined;
+      timeout?: number | undefined;
+      to?: RelayTarget;
+    },
   ): Promise<ReplyMessage> {
-    const { signal, from, timeout = 0 } = options;
-    return this.call(method, input, { timeout, signal }, { relayFrom: from, forward: true })
+    const { signal, from, timeout = 0, to } = options;
+    const route: CallRoute = { relayFrom: from, forward: true };
+    if (to !== undefined) route.to = to;
+    return this.call(method, input, { timeout, signal }, route)
       .then((o): ReplyMessage => ({ $cb: 1, k: 'res', id: '', o }))
       .catch((error: unknown): ReplyMessage => {
         if (error instanceof RawReplyError) return error.reply;

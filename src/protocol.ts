@@ -27,6 +27,8 @@ export interface RequestMessage {
   t?: number;
   /** Set by the primary on a relayed call: the id of the worker that made it. */
   f?: number;
+  /** Fleet mode: with `to`, the host whose worker `to` is (the primaries relay it over NATS). */
+  h?: string;
 }
 
 /** The caller gave up (abort or timeout): the handler's `ctx.signal` should fire. */

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { PrimaryHandlers } from '../bus/primary-bus.js';
 import { assertTimeout } from '../call.js';
 import type { Contract } from '../contract.js';
+import type { FleetOptions } from '../fleet/options.js';
 import { assertOptionNames, optionNames } from '../options-check.js';
 import { POOL_OPTION_NAMES, type TaskPoolOptions } from '../pool/options.js';
 import type { TransportOptions } from '../transports/transport.js';
@@ -54,6 +55,12 @@ export interface StartClusterOptions<C extends Contract> extends SpawnOptions, T
   size?: number;
   /** Handlers for the procedures the primary serves (`contract.primary`). */
   handlers?: Partial<PrimaryHandlers<C>>;
+  /**
+   * Fleet mode: join this host to the other hosts of the app over NATS (`cluster.fleet`). Needs
+   * the optional peer dependency `@nats-io/transport-node`.
+   * @default undefined (no fleet)
+   */
+  fleet?: FleetOptions;
   /**
    * Working directory of the workers.
    * @default the primary's
@@ -241,6 +248,7 @@ const CLUSTER_OPTION_NAMES = optionNames<StartClusterOptions<Contract>>({
   crashBudget: true,
   signals: true,
   pool: true,
+  fleet: true,
   maxPendingSends: true,
   maxBatchBytes: true,
   log: true,
