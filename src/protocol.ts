@@ -118,6 +118,8 @@ const CONTROL: ReadonlySet<string> = new Set<ControlCommand>([
 ]);
 /** Ids this long are not ours (ours are ~20 characters): not echoed back, not kept as map keys. */
 const MAX_ID_LENGTH = 256;
+/** Method and event names longer than this are refused: they end up in error messages. */
+const MAX_NAME_LENGTH = 1_000;
 
 /** True when `value` carries our tag, whatever its version or shape. */
 export function isTagged(value: unknown): value is { $cb: unknown } {
@@ -172,7 +174,7 @@ function decode(msg: Record<string, unknown>): Message | ProtocolViolation {
 
 function decodeRequest(msg: Record<string, unknown>): RequestMessage | ProtocolViolation {
   const id = readId(msg.id);
-  if (id === undefined || typeof msg.m !== 'string') return bad('request without id or method', id, 'req');
+  if (id === undefined || !isName(msg.m)) return bad('request without id or method', id, 'req');
   if (msg.to !== undefined && msg.to !== 'all' && !isWorkerId(msg.to))
     return bad('request with bad "to"', id, 'req');
   if (msg.self !== undefined && typeof msg.self !== 'boolean')
@@ -195,7 +197,7 @@ function decodeErrorReply(msg: Record<string, unknown>): ErrorMessage | Protocol
 }
 
 function decodeEvent(msg: Record<string, unknown>): EventMessage | ProtocolViolation {
-  if (typeof msg.n !== 'string') return bad('event without name');
+  if (!isName(msg.n)) return bad('event without name');
   if (msg.to !== undefined && msg.to !== 'all') return bad('event with bad "to"');
   if (msg.self !== undefined && typeof msg.self !== 'boolean') return bad('event with bad "self"');
   if (msg.f !== undefined && !isWorkerId(msg.f)) return bad('event with bad "f"');
@@ -235,6 +237,10 @@ function decodeControl(msg: Record<string, unknown>): ControlMessage | ProtocolV
 
 function readId(id: unknown): string | undefined {
   return typeof id === 'string' && id.length <= MAX_ID_LENGTH ? id : undefined;
+}
+
+function isName(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_NAME_LENGTH;
 }
 
 function isWorkerId(value: unknown): value is number {
