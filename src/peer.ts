@@ -30,7 +30,7 @@ import {
 import {
   type ControlCommand,
   type ControlMessage,
-  describe,
+  describeValue,
   type EventMessage,
   isViolation,
   type Message,
@@ -470,7 +470,7 @@ export class Peer {
       // A last line of defence (a listener of ours or the app's threw): report, never crash.
       this.#report(
         new ValidationError(
-          `handling a message from ${this.#options.remoteName} threw: ${describe(error)}; the message was dropped`,
+          `handling a message from ${this.#options.remoteName} threw: ${describeValue(error)}; the message was dropped`,
           { cause: error },
         ),
       );
@@ -556,7 +556,7 @@ export class Peer {
     try {
       this.#options.hooks.error(error);
     } catch (thrown) {
-      process.emitWarning(`${error.message} (and reporting it threw: ${describe(thrown)})`, {
+      process.emitWarning(`${error.message} (and reporting it threw: ${describeValue(thrown)})`, {
         code: `CLUSTERBUS_${error.code}`,
       });
     }
@@ -620,9 +620,9 @@ export function createPeer(options: PeerOptions): Peer {
 /** At most 200 characters of what was dropped, for the report; never throws. */
 function preview(value: unknown): string {
   try {
-    return (JSON.stringify(value) ?? describe(value)).slice(0, 200);
+    return (JSON.stringify(value) ?? describeValue(value)).slice(0, 200);
   } catch {
-    return describe(value);
+    return describeValue(value);
   }
 }
 

@@ -138,14 +138,14 @@ export function parseMessage(value: unknown): Message | ProtocolViolation | unde
     return decode(value as Record<string, unknown>);
   } catch (error) {
     // Only a transport that hands over live objects (getters, proxies) can make a read throw.
-    return bad(`unreadable message (${describe(error)})`);
+    return bad(`unreadable message (${describeValue(error)})`);
   }
 }
 
 function decode(msg: Record<string, unknown>): Message | ProtocolViolation {
   if (msg.$cb !== PROTOCOL_VERSION) {
     return bad(
-      `protocol version ${describe(msg.$cb)} is not supported (this end speaks ${PROTOCOL_VERSION})`,
+      `protocol version ${describeValue(msg.$cb)} is not supported (this end speaks ${PROTOCOL_VERSION})`,
     );
   }
   switch (msg.k) {
@@ -168,7 +168,7 @@ function decode(msg: Record<string, unknown>): Message | ProtocolViolation {
     case 'ctl':
       return decodeControl(msg);
     default:
-      return bad(`unknown kind ${describe(msg.k)}`);
+      return bad(`unknown kind ${describeValue(msg.k)}`);
   }
 }
 
@@ -259,7 +259,7 @@ function bad(violation: string, id?: string, kind?: ProtocolViolation['kind']): 
  * A short, safe description of any value for a message: `String(x)` throws on an object whose
  * `toString` is not a function, `JSON.stringify` on a BigInt or a cycle.
  */
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   try {
     return describeUnsafe(value);
   } catch {
@@ -290,7 +290,7 @@ function describeUnsafe(value: unknown): string {
 }
 
 function safeString(value: unknown): string {
-  return typeof value === 'string' ? value.slice(0, 200) : describe(value);
+  return typeof value === 'string' ? value.slice(0, 200) : describeValue(value);
 }
 
 /** True when {@link parseMessage} returned a violation. */
