@@ -15,7 +15,8 @@ import {
 import type { ProcedureDef } from './contract.js';
 import {
   AbortedError,
-  BusError,
+  type BusError,
+  busErrorFromWire,
   ClosedError,
   errorFromWire,
   errorToWire,
@@ -601,14 +602,9 @@ export class Peer {
    * keeps its code; one without a known code is a REMOTE failure, so the caller always gets a BusError.
    */
   #errorFromReply(entry: PendingCall, wire: WireError, busLevel: boolean): Error {
-    if (busLevel) {
-      const error = errorFromWire(wire);
-      if (error instanceof BusError) return error;
-    }
-    return new RemoteError(
-      `call "${entry.method}" to ${entry.targetName} failed: ${wire.name}: ${wire.message}`,
-      wire,
-    );
+    const what = `call "${entry.method}" to ${entry.targetName}`;
+    if (busLevel) return busErrorFromWire(wire, what);
+    return new RemoteError(`${what} failed: ${wire.name}: ${wire.message}`, wire);
   }
 }
 
