@@ -288,6 +288,18 @@ export function errorFromWire(wire: WireError): Error {
   return rebuild(wireErrorFrom(wire), 0);
 }
 
+/**
+ * The caller's error for a bus-level error reply (`b: true`): the {@link BusError} its code
+ * names, or REMOTE when the code is missing or not one of ours, so it is always a BusError.
+ * `what` names the call for the REMOTE message, e.g. `call "stats" to worker 3`.
+ */
+export function busErrorFromWire(wire: WireError, what: string): BusError {
+  const safe = wireErrorFrom(wire);
+  const error = errorFromWire(safe);
+  if (error instanceof BusError) return error;
+  return new RemoteError(`${what} failed: ${safe.name}: ${safe.message}`, safe);
+}
+
 function rebuild(wire: WireError, depth: number): Error {
   const cause = wire.cause && depth < MAX_CAUSE_DEPTH ? rebuild(wire.cause, depth + 1) : undefined;
   const options = cause ? { cause } : undefined;

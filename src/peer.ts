@@ -15,7 +15,8 @@ import {
 import type { ProcedureDef } from './contract.js';
 import {
   AbortedError,
-  BusError,
+  type BusError,
+  busErrorFromWire,
   ClosedError,
   errorFromWire,
   errorToWire,
@@ -30,7 +31,7 @@ import {
 import {
   type ControlCommand,
   type ControlMessage,
-  describe,
+  describeValue,
   type EventMessage,
   FEATURE_BATCH,
   FEATURE_SHORT_IDS,
@@ -518,7 +519,7 @@ export class Peer {
       // A last line of defence (a listener of ours or the app's threw): report, never crash.
       this.#report(
         new ValidationError(
-          `handling a message from ${this.#options.remoteName} threw: ${describe(error)}; the message was dropped`,
+          `handling a message from ${this.#options.remoteName} threw: ${describeValue(error)}; the message was dropped`,
           { cause: error },
         ),
       );
@@ -604,7 +605,7 @@ export class Peer {
     try {
       this.#options.hooks.error(error);
     } catch (thrown) {
-      process.emitWarning(`${error.message} (and reporting it threw: ${describe(thrown)})`, {
+      process.emitWarning(`${error.message} (and reporting it threw: ${describeValue(thrown)})`, {
         code: `CLUSTERBUS_${error.code}`,
       });
     }
@@ -676,14 +677,9 @@ export class Peer {
    * keeps its code; one without a known code is a REMOTE failure, so the caller always gets a BusError.
    */
   #errorFromReply(entry: PendingCall, wire: WireError, busLevel: boolean): Error {
-    if (busLevel) {
-      const error = errorFromWire(wire);
-      if (error instanceof BusError) return error;
-    }
-    return new RemoteError(
-      `call "${entry.method}" to ${entry.targetName} failed: ${wire.name}: ${wire.message}`,
-      wire,
-    );
+    const what = `call "${entry.method}" to ${entry.targetName}`;
+    if (busLevel) return busErrorFromWire(wire, what);
+    return new RemoteError(`${what} failed: ${wire.name}: ${wire.message}`, wire);
   }
 }
 
@@ -695,9 +691,9 @@ export function createPeer(options: PeerOptions): Peer {
 /** At most 200 characters of what was dropped, for the report; never throws. */
 function preview(value: unknown): string {
   try {
-    return (JSON.stringify(value) ?? describe(value)).slice(0, 200);
+    return (JSON.stringify(value) ?? describeValue(value)).slice(0, 200);
   } catch {
-    return describe(value);
+    return describeValue(value);
   }
 }
 

@@ -120,6 +120,8 @@ const CONTROL: ReadonlySet<string> = new Set<ControlCommand>([
 ]);
 /** Ids this long are not ours (ours are ~20 characters): not echoed back, not kept as map keys. */
 const MAX_ID_LENGTH = 256;
+/** Method and event names longer than this are refused: they end up in error messages. */
+const MAX_NAME_LENGTH = 1_000;
 
 /** True when `value` carries our tag, whatever its version or shape. */
 export function isTagged(value: unknown): value is { $cb: unknown } {
@@ -138,14 +140,14 @@ export function parseMessage(value: unknown): Message | ProtocolViolation | unde
     return decode(value as Record<string, unknown>);
   } catch (error) {
     // Only a transport that hands over live objects (getters, proxies) can make a read throw.
-    return bad(`unreadable message (${describe(error)})`);
+    return bad(`unreadable message (${describeValue(error)})`);
   }
 }
 
 function decode(msg: Record<string, unknown>): Message | ProtocolViolation {
   if (msg.$cb !== PROTOCOL_VERSION) {
     return bad(
-      `protocol version ${describe(msg.$cb)} is not supported (this end speaks ${PROTOCOL_VERSION})`,
+      `protocol version ${describeValue(msg.$cb)} is not supported (this end speaks ${PROTOCOL_VERSION})`,
     );
   }
   switch (msg.k) {
@@ -168,13 +170,13 @@ function decode(msg: Record<string, unknown>): Message | ProtocolViolation {
     case 'ctl':
       return decodeControl(msg);
     default:
-      return bad(`unknown kind ${describe(msg.k)}`);
+      return bad(`unknown kind ${describeValue(msg.k)}`);
   }
 }
 
 function decodeRequest(msg: Record<string, unknown>): RequestMessage | ProtocolViolation {
   const id = readId(msg.id);
-  if (id === undefined || typeof msg.m !== 'string') return bad('request without id or method', id, 'req');
+  if (id === undefined || !isName(msg.m)) return bad('request without id or method', id, 'req');
   if (msg.to !== undefined && msg.to !== 'all' && !isWorkerId(msg.to))
     return bad('request with bad "to"', id, 'req');
   if (msg.self !== undefined && typeof msg.self !== 'boolean')
@@ -197,7 +199,7 @@ function decodeErrorReply(msg: Record<string, unknown>): ErrorMessage | Protocol
 }
 
 function decodeEvent(msg: Record<string, unknown>): EventMessage | ProtocolViolation {
-  if (typeof msg.n !== 'string') return bad('event without name');
+  if (!isName(msg.n)) return bad('event without name');
   if (msg.to !== undefined && msg.to !== 'all') return bad('event with bad "to"');
   if (msg.self !== undefined && typeof msg.self !== 'boolean') return bad('event with bad "self"');
   if (msg.f !== undefined && !isWorkerId(msg.f)) return bad('event with bad "f"');
@@ -239,6 +241,10 @@ function readId(id: unknown): string | undefined {
   return typeof id === 'string' && id.length <= MAX_ID_LENGTH ? id : undefined;
 }
 
+function isName(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_NAME_LENGTH;
+}
+
 function isWorkerId(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;
 }
@@ -255,7 +261,7 @@ function bad(violation: string, id?: string, kind?: ProtocolViolation['kind']): 
  * A short, safe description of any value for a message: `String(x)` throws on an object whose
  * `toString` is not a function, `JSON.stringify` on a BigInt or a cycle.
  */
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   try {
     return describeUnsafe(value);
   } catch {
@@ -286,7 +292,7 @@ function describeUnsafe(value: unknown): string {
 }
 
 function safeString(value: unknown): string {
-  return typeof value === 'string' ? value.slice(0, 200) : describe(value);
+  return typeof value === 'string' ? value.slice(0, 200) : describeValue(value);
 }
 
 /** True when {@link parseMessage} returned a violation. */

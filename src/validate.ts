@@ -4,7 +4,7 @@
  * call path does not pay for an extra promise.
  */
 import { ValidationError } from './errors.js';
-import { describe } from './protocol.js';
+import { describeValue } from './protocol.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 
 /** Where a validation happened, for the error message. */
@@ -66,7 +66,7 @@ function unwrap(
 
 /** The schema itself failed (a buggy refine, a stack overflow): VALIDATION, with the failure as cause. */
 function schemaThrew(site: ValidationSite | (() => ValidationSite), error: unknown): ValidationError {
-  return validationError(site, [{ message: `schema threw ${describe(error)}` }], error);
+  return validationError(site, [{ message: `schema threw ${describeValue(error)}` }], error);
 }
 
 function validationError(

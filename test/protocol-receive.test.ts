@@ -176,3 +176,37 @@ describe.each(['json', 'advanced'] as const)('the receive path (%s)', (serializa
     expect(env.workerErrors[0]!.message).toContain('listener bug');
   });
 });
+
+describe('gather rows', () => {
+  it('a bus-level error with an unknown code in a relayed gather row is still a BusError', async () => {
+    const held: string[] = [];
+    const env = await memoryCluster(contract, {
+      workers: 2,
+      primary: { handlers: { holdPrimary: () => 'x' } },
+      worker: () => ({
+        handlers: {
+          hold: (_input, ctx) => {
+            held.push(ctx.callId);
+            return new Promise<string>((_resolve, reject) =>
+              ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+            );
+          },
+        },
+      }),
+    });
+    cleanups.push(env.close);
+    const rows = env.workers[0]!.callPeers('hold', undefined, { timeout: 0 });
+    await until(() => held.length === 1);
+    // Worker 2 answers the primary's relayed call with a bus-level error of a code nobody knows.
+    env.pairs[1]!.inject('a', {
+      $cb: 1,
+      k: 'err',
+      id: held[0],
+      e: { name: 'Error', message: 'made up', code: 'MADE_UP' },
+      b: true,
+    });
+    const [row] = await rows;
+    expect(row).toMatchObject({ id: 2, ok: false });
+    expect(isBusError((row as { error: unknown }).error)).toBe(true);
+  });
+});

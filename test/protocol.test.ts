@@ -58,6 +58,8 @@ describe('parseMessage', () => {
       [{ $cb: 1, k: 'req', id: 'x', m: 'y', t: -1 }, 'request with bad "t"'],
       [{ $cb: 1, k: 'req', id: 'x', m: 'y', f: 1.5 }, 'request with bad "f"'],
       [{ $cb: 1, k: 'req', id: 'x'.repeat(1000), m: 'y' }, 'request without id or method'],
+      [{ $cb: 1, k: 'req', id: 'x', m: 'y'.repeat(100_000) }, 'request without id or method'],
+      [{ $cb: 1, k: 'evt', n: 'y'.repeat(100_000) }, 'event without name'],
       [{ $cb: 1, k: 'cancel', id: 'x', r: hostile }, 'cancel with bad "r"'],
       [{ $cb: 1, k: 'res', id: 5 }, 'result without id'],
       [{ $cb: 1, k: 'err', id: 'x', e: {}, b: 'yes' }, 'error reply with bad "b"'],

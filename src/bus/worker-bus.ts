@@ -19,8 +19,8 @@ import type {
 } from '../contract.js';
 import {
   type BusError,
+  busErrorFromWire,
   ClosedError,
-  errorFromWire,
   NoPrimaryError,
   RemoteError,
   type WireError,
@@ -565,7 +565,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     const base = { id: row.id, pid: row.pid };
     if (!row.ok) {
       const error = row.b
-        ? errorFromWire(row.error)
+        ? busErrorFromWire(row.error, `call "${method}" to worker ${row.id}`)
         : new RemoteError(
             `call "${method}" to worker ${row.id} failed: ${row.error.name}: ${row.error.message}`,
             row.error,

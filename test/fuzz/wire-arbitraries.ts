@@ -172,7 +172,7 @@ export function taggedMessage(options: WireFuzzOptions): fc.Arbitrary<Record<str
   const shapes = fc.oneof(
     shape('req', {
       id,
-      m: maybe(fc.constantFrom(...options.methods, 'nope')),
+      m: maybe(fc.constantFrom(...options.methods, 'nope', '__proto__', 'constructor', 'toString')),
       i: fc.oneof(fc.constantFrom({ n: 1 }, undefined), any),
       to: optional(fc.constantFrom('all', 1, 2, 999)),
       self: optional(fc.boolean()),
@@ -187,7 +187,7 @@ export function taggedMessage(options: WireFuzzOptions): fc.Arbitrary<Record<str
     }),
     shape('cancel', { id, r: maybe(fc.constantFrom('aborted', 'timeout')) }),
     shape('evt', {
-      n: maybe(fc.constantFrom(...options.events, 'nope')),
+      n: maybe(fc.constantFrom(...options.events, 'nope', '__proto__', 'constructor', 'error')),
       p: any,
       to: optional(fc.constant('all')),
       self: optional(fc.boolean()),
