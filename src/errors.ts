@@ -24,6 +24,8 @@ export const ErrorCode = {
   OVERLOADED: 'OVERLOADED',
   /** No ready worker could take the work. */
   NOT_READY: 'NOT_READY',
+  /** A worker called the primary, but no clusterbus primary runs it (plain `node`, PM2, …). */
+  NO_PRIMARY: 'NO_PRIMARY',
 } as const;
 
 /** One of the stable {@link ErrorCode} strings. */
@@ -125,6 +127,17 @@ export class NotReadyError extends BusError {
   }
 }
 
+/**
+ * This process has no clusterbus primary to talk to: it runs standalone (`node worker.js`) or
+ * under another process manager (PM2). Calls and events to the primary fail at once with it.
+ */
+export class NoPrimaryError extends BusError {
+  override name = 'NoPrimaryError';
+  constructor(message: string, options?: BusErrorOptions) {
+    super(ErrorCode.NO_PRIMARY, message, options);
+  }
+}
+
 /** What the remote handler threw, as far as it survived the wire. */
 export interface RemoteErrorInfo {
   name: string;
@@ -142,13 +155,15 @@ export class RemoteError extends BusError {
   override name = 'RemoteError';
   readonly remote: RemoteErrorInfo;
   constructor(message: string, remote: WireError) {
-    super(ErrorCode.REMOTE, message, { cause: errorFromWire(remote), data: remote.data });
+    // It may come straight off the wire: take only what is safe to read.
+    const safe = wireErrorFrom(remote);
+    super(ErrorCode.REMOTE, message, { cause: errorFromWire(safe), data: safe.data });
     this.remote = {
-      name: remote.name,
-      message: remote.message,
-      code: remote.code,
-      stack: remote.stack,
-      data: remote.data,
+      name: safe.name,
+      message: safe.message,
+      code: safe.code,
+      stack: safe.stack,
+      data: safe.data,
     };
   }
 }
@@ -162,6 +177,7 @@ const SUBCLASS: Record<Exclude<ErrorCode, 'REMOTE'>, new (m: string, o?: BusErro
   CLOSED: ClosedError,
   OVERLOADED: OverloadedError,
   NOT_READY: NotReadyError,
+  NO_PRIMARY: NoPrimaryError,
 };
 
 /** True for any clusterbus error, even one from another copy of the library (no `instanceof`). */
@@ -186,33 +202,100 @@ export function createBusError(code: ErrorCode, message: string, options?: BusEr
 }
 
 const MAX_CAUSE_DEPTH = 8;
+/** Caps on the strings of an error read from the wire: a peer must not make us keep megabytes. */
+const MAX_NAME = 200;
+const MAX_CODE = 200;
+const MAX_MESSAGE = 10_000;
+const MAX_STACK = 50_000;
 
-/** Turns anything thrown into plain data that survives `json` and `advanced` serialization. */
+/**
+ * Turns anything thrown into plain data that survives `json` and `advanced` serialization. A
+ * thrown plain object keeps its fields as `data` (and its `message`). Never throws: the error
+ * path of a reply must not fail on an error with a throwing getter.
+ */
 export function errorToWire(thrown: unknown, depth = 0): WireError {
+  try {
+    return toWire(thrown, depth);
+  } catch {
+    // Not even the failure is printed: `String()` of what threw may throw again.
+    return { name: 'Error', message: 'an error was thrown whose fields could not be read' };
+  }
+}
+
+function toWire(thrown: unknown, depth: number): WireError {
   if (!(thrown instanceof Error) && (typeof thrown !== 'object' || thrown === null)) {
     return { name: 'Error', message: String(thrown) };
   }
   const source = thrown as Partial<Error> & { code?: unknown; data?: unknown; cause?: unknown };
+  const plain = !(thrown instanceof Error) && isPlainObject(thrown);
   const wire: WireError = {
     name: typeof source.name === 'string' ? source.name : 'Error',
-    message: typeof source.message === 'string' ? source.message : String(thrown),
+    message:
+      typeof source.message === 'string'
+        ? source.message
+        : plain
+          ? `a plain object was thrown: ${preview(thrown)}`
+          : String(thrown),
   };
   if (typeof source.code === 'string' || typeof source.code === 'number') wire.code = source.code;
   if (typeof source.stack === 'string') wire.stack = source.stack;
-  if (source.data !== undefined && isPlainData(source.data)) wire.data = source.data;
-  if (source.cause !== undefined && depth < MAX_CAUSE_DEPTH)
-    wire.cause = errorToWire(source.cause, depth + 1);
+  if (plain) {
+    // `throw { status: 503, reason: 'db down' }`: its fields are the information, keep them.
+    const data = plainFields(thrown as Record<string, unknown>);
+    if (data !== undefined) wire.data = data;
+  } else if (source.data !== undefined && isPlainData(source.data)) {
+    wire.data = source.data;
+  }
+  if (source.cause !== undefined && depth < MAX_CAUSE_DEPTH) wire.cause = toWire(source.cause, depth + 1);
   return wire;
 }
 
-/** Rebuilds an `Error` from wire data; a clusterbus code becomes its {@link BusError} subclass. */
-export function errorFromWire(wire: WireError, depth = 0): Error {
-  // A cause chain from the wire may be cyclic (advanced serialization keeps cycles): cap it.
-  const cause = wire.cause && depth < MAX_CAUSE_DEPTH ? errorFromWire(wire.cause, depth + 1) : undefined;
+/**
+ * Reads an error as a peer sent it into a {@link WireError} that is safe to use: strings checked
+ * by type and capped in length, the cause chain capped in depth, a bad field replaced by a
+ * placeholder. Never throws.
+ */
+export function wireErrorFrom(value: unknown, depth = 0): WireError {
+  try {
+    if (typeof value !== 'object' || value === null) {
+      return { name: 'Error', message: `malformed error (${typeof value} instead of an object)` };
+    }
+    const source = value as Record<string, unknown>;
+    const wire: WireError = {
+      name: typeof source.name === 'string' && source.name !== '' ? cap(source.name, MAX_NAME) : 'Error',
+      message:
+        typeof source.message === 'string' ? cap(source.message, MAX_MESSAGE) : '(no readable message)',
+    };
+    if (typeof source.code === 'string') wire.code = cap(source.code, MAX_CODE);
+    else if (typeof source.code === 'number' && Number.isFinite(source.code)) wire.code = source.code;
+    if (typeof source.stack === 'string') wire.stack = cap(source.stack, MAX_STACK);
+    if (source.data !== undefined) wire.data = source.data;
+    // A cause chain from the wire may be cyclic (advanced serialization keeps cycles): cap it.
+    if (source.cause !== undefined && source.cause !== null && depth < MAX_CAUSE_DEPTH) {
+      wire.cause = wireErrorFrom(source.cause, depth + 1);
+    }
+    return wire;
+  } catch {
+    return { name: 'Error', message: '(an error whose fields could not be read)' };
+  }
+}
+
+/**
+ * Rebuilds an `Error` from wire data; a clusterbus code becomes its {@link BusError} subclass.
+ * Safe on anything a peer sent (see {@link wireErrorFrom}).
+ */
+export function errorFromWire(wire: WireError): Error {
+  return rebuild(wireErrorFrom(wire), 0);
+}
+
+function rebuild(wire: WireError, depth: number): Error {
+  const cause = wire.cause && depth < MAX_CAUSE_DEPTH ? rebuild(wire.cause, depth + 1) : undefined;
   const options = cause ? { cause } : undefined;
   let error: Error;
   if (typeof wire.code === 'string' && CODES.has(wire.code) && wire.code !== 'REMOTE') {
     error = createBusError(wire.code as ErrorCode, wire.message, { ...options, data: wire.data });
+    // Keep the remote's class name only when it still reads as an error (isBusError relies on it).
+    if (!wire.name.endsWith('Error')) wire = { ...wire, name: error.name };
   } else {
     error = new Error(wire.message, options);
     const target = error as Error & { code?: unknown; data?: unknown };
@@ -223,6 +306,37 @@ export function errorFromWire(wire: WireError, depth = 0): Error {
   Object.defineProperty(error, 'name', { value: wire.name, writable: true, configurable: true });
   if (wire.stack !== undefined) error.stack = wire.stack;
   return error;
+}
+
+function cap(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** The own fields of a thrown plain object that travel as data (its `message` travels as such). */
+function plainFields(source: Record<string, unknown>): Record<string, unknown> | undefined {
+  const data: Record<string, unknown> = {};
+  let any = false;
+  for (const [key, item] of Object.entries(source)) {
+    if (key === 'message' || item === undefined || !isPlainData(item)) continue;
+    // defineProperty, so a key named `__proto__` stays a plain field.
+    Object.defineProperty(data, key, { value: item, enumerable: true, writable: true, configurable: true });
+    any = true;
+  }
+  return any ? data : undefined;
+}
+
+function preview(value: unknown): string {
+  try {
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  } catch {
+    return '(an object that cannot be shown)';
+  }
 }
 
 /** Data that both serialization modes carry faithfully enough: JSON-like values. */

@@ -64,26 +64,32 @@ export {
   isSupervisorError,
   ReloadError,
   type ReplacedWorker,
+  ScaleError,
   type StartFailure,
   SupervisorError,
   SupervisorErrorCode,
 } from './supervisor/errors.js';
 export type {
   CrashLoop,
+  LiveWorkerStatus,
   ReloadResult,
   RespawnFailed,
   RespawnScheduled,
+  ScaleResult,
   ShutdownResult,
+  StoppedSlotStatus,
   SupervisorEvents,
   WorkerExit,
   WorkerStatus,
 } from './supervisor/events.js';
+export type { SupervisorLogger } from './supervisor/log.js';
 export type {
   ReloadOptions,
   ShutdownOptions,
   SpawnOptions,
   StartClusterOptions,
 } from './supervisor/options.js';
+export type { PrefixOutput } from './supervisor/output.js';
 export type { SignalOptions } from './supervisor/signals.js';
 export { Supervisor, startCluster } from './supervisor/supervisor.js';
 export { childProcessTransport } from './transports/child-process.js';
@@ -94,5 +100,5 @@ export {
   type MemoryTransportPair,
 } from './transports/memory.js';
 export { processTransport } from './transports/process.js';
-export type { Transport, TransportOptions } from './transports/transport.js';
+export type { ChannelOptions, Transport, TransportOptions } from './transports/transport.js';
 export { workerThreadTransport } from './transports/worker-thread.js';

@@ -24,11 +24,13 @@ import {
   PeerGoneError,
   RemoteError,
   TimeoutError,
+  ValidationError,
   type WireError,
 } from './errors.js';
 import {
   type ControlCommand,
   type ControlMessage,
+  describe,
   type EventMessage,
   FEATURE_BATCH,
   FEATURE_SHORT_IDS,
@@ -478,38 +480,49 @@ export class Peer {
 
   // ---- inbound ------------------------------------------------------------------------------
 
+  /** The transport's message listener: nothing a peer sends may throw out of it. */
   #receive(value: unknown): void {
-    if (isBatch(value)) {
-      const unpacked = unpackBatch(value);
-      if (!Array.isArray(unpacked)) {
-        this.#dropMalformed(unpacked, value);
-        return;
-      }
-      // In order, each exactly as if it had arrived alone.
-      const elements = (value as unknown as { b: unknown[] }).b;
-      for (let i = 0; i < unpacked.length; i++) this.#handle(unpacked[i]!, elements[i]);
+    try {
+      if (isBatch(value)) this.#receiveBatch(value);
+      else this.#handle(parseMessage(value), value);
+    } catch (error) {
+      // A last line of defence (a listener of ours or the app's threw): report, never crash.
+      this.#report(
+        new ValidationError(
+          `handling a message from ${this.#options.remoteName} threw: ${describe(error)}; the message was dropped`,
+          { cause: error },
+        ),
+      );
+    }
+  }
+
+  /** A batch envelope: each element in order, exactly as if it had arrived alone. */
+  #receiveBatch(value: { $cb: unknown; k: 'batch' }): void {
+    const unpacked = unpackBatch(value);
+    if (!Array.isArray(unpacked)) {
+      this.#dropped(unpacked, value);
       return;
     }
-    const parsed = parseMessage(value);
+    const elements = (value as unknown as { b: unknown[] }).b;
+    for (let i = 0; i < unpacked.length; i++) {
+      // One element's listener throwing must not cost the rest of the batch.
+      try {
+        this.#handle(unpacked[i], elements[i]);
+      } catch (error) {
+        this.#report(
+          new ValidationError(
+            `handling a message from ${this.#options.remoteName} threw: ${describe(error)}; the message was dropped`,
+            { cause: error },
+          ),
+        );
+      }
+    }
+  }
+
+  #handle(parsed: Message | ProtocolViolation | undefined, value: unknown): void {
     if (parsed === undefined) return; // foreign traffic: not ours, not our business
-    this.#handle(parsed, value);
-  }
-
-  #dropMalformed(parsed: ProtocolViolation, value: unknown): void {
-    this.#options.hooks.error(
-      new BusError(
-        'VALIDATION',
-        `dropped a malformed message from ${this.#options.remoteName}: ${parsed.violation}`,
-        {
-          data: { message: safePreview(value) },
-        },
-      ),
-    );
-  }
-
-  #handle(parsed: Message | ProtocolViolation, value: unknown): void {
     if (isViolation(parsed)) {
-      this.#dropMalformed(parsed, value);
+      this.#dropped(parsed, value);
       return;
     }
     switch (parsed.k) {
@@ -570,6 +583,55 @@ export class Peer {
     this.#incoming.abortAll(gone);
   }
 
+  /**
+   * A tagged message that failed the decoder: reported on 'error'. When it carried a readable id,
+   * what is owed still happens: a request gets an error reply, a reply settles its call, a cancel
+   * still cancels.
+   */
+  #dropped(parsed: ProtocolViolation, value: unknown): void {
+    const what = `a malformed message from ${this.#options.remoteName}: ${parsed.violation}`;
+    this.#report(new ValidationError(`dropped ${what}`, { data: { message: preview(value) } }));
+    const id = parsed.id;
+    if (id === undefined) return;
+    switch (parsed.kind) {
+      case 'req':
+        if (this.#closedWith) return;
+        this.#post(
+          { ...busErrorReply(new ValidationError(`${this.#localName} refused ${what}`)), id },
+          ignoreError,
+        );
+        return;
+      case 'res':
+      case 'err': {
+        const entry = this.#pending.get(id);
+        if (!entry) {
+          if (this.#abandoned.delete(id)) this.#options.hooks.abandonedSettled?.();
+          return;
+        }
+        this.#forget(id, entry);
+        const error = new ValidationError(
+          `call "${entry.method}" to ${entry.targetName} failed: its reply was malformed (${parsed.violation})`,
+        );
+        entry.reject(entry.raw ? new RawReplyError({ ...busErrorReply(error), id }) : error);
+        return;
+      }
+      case 'cancel':
+        this.#incoming.cancel(id, 'aborted');
+        return;
+    }
+  }
+
+  /** Reports on the bus's 'error'; if even that throws (the app's listener), as a process warning. */
+  #report(error: BusError): void {
+    try {
+      this.#options.hooks.error(error);
+    } catch (thrown) {
+      process.emitWarning(`${error.message} (and reporting it threw: ${describe(thrown)})`, {
+        code: `CLUSTERBUS_${error.code}`,
+      });
+    }
+  }
+
   #settle(reply: ReplyMessage): void {
     const entry = this.#pending.get(reply.id);
     if (!entry) {
@@ -604,8 +666,15 @@ export class Peer {
     }
   }
 
+  /**
+   * The caller's error for an error reply (already made safe by the decoder). A bus-level reply
+   * keeps its code; one without a known code is a REMOTE failure, so the caller always gets a BusError.
+   */
   #errorFromReply(entry: PendingCall, wire: WireError, busLevel: boolean): Error {
-    if (busLevel) return errorFromWire(wire);
+    if (busLevel) {
+      const error = errorFromWire(wire);
+      if (error instanceof BusError) return error;
+    }
     return new RemoteError(
       `call "${entry.method}" to ${entry.targetName} failed: ${wire.name}: ${wire.message}`,
       wire,
@@ -618,11 +687,12 @@ export function createPeer(options: PeerOptions): Peer {
   return new Peer(options);
 }
 
-function safePreview(value: unknown): string {
+/** At most 200 characters of what was dropped, for the report; never throws. */
+function preview(value: unknown): string {
   try {
-    return JSON.stringify(value).slice(0, 200);
+    return (JSON.stringify(value) ?? describe(value)).slice(0, 200);
   } catch {
-    return String(value).slice(0, 200);
+    return describe(value);
   }
 }
 

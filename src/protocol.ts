@@ -3,7 +3,7 @@
  * the protocol version; anything without it (the app's own `process.send`, PM2's messages, Node's
  * `NODE_*` cluster traffic) is foreign and left alone. {@link parseMessage} never throws.
  */
-import type { WireError } from './errors.js';
+import { type WireError, wireErrorFrom } from './errors.js';
 
 /** The tag key that marks our messages. Namespaced so it never collides with `cmd: 'NODE_*'` or PM2's `type`. */
 export const TAG = '$cb';
@@ -70,8 +70,12 @@ export interface EventMessage {
   f?: number;
 }
 
-/** Control commands between the bus ends (handshake, readiness, drain). */
-export type ControlCommand = 'hello' | 'ready' | 'drain' | 'peers';
+/**
+ * Control commands between the bus ends (handshake, readiness, drain). `metrics` is the
+ * supervisor's sample request and the worker's answer; `fatal` is a worker's last word before an
+ * uncaught error kills it.
+ */
+export type ControlCommand = 'hello' | 'ready' | 'drain' | 'peers' | 'metrics' | 'fatal';
 
 /** Lifecycle traffic. `hello` carries the sender's instance id so a restart is detectable. */
 export interface ControlMessage {
@@ -95,9 +99,25 @@ export type ReplyMessage = ResultMessage | ErrorMessage;
 /** Why {@link parseMessage} rejected a message that carried our tag. */
 export interface ProtocolViolation {
   violation: string;
+  /**
+   * The correlation id, when the malformed message carried a readable one and claimed a kind that
+   * is owed an answer: a request still gets an error reply, a reply still settles its call.
+   */
+  id?: string;
+  /** The kind the message claimed, when it carried a readable {@link id}. */
+  kind?: 'req' | 'res' | 'err' | 'cancel';
 }
 
-const CONTROL: ReadonlySet<string> = new Set<ControlCommand>(['hello', 'ready', 'drain', 'peers']);
+const CONTROL: ReadonlySet<string> = new Set<ControlCommand>([
+  'hello',
+  'ready',
+  'drain',
+  'peers',
+  'metrics',
+  'fatal',
+]);
+/** Ids this long are not ours (ours are ~20 characters): not echoed back, not kept as map keys. */
+const MAX_ID_LENGTH = 256;
 
 /** True when `value` carries our tag, whatever its version or shape. */
 export function isTagged(value: unknown): value is { $cb: unknown } {
@@ -107,53 +127,160 @@ export function isTagged(value: unknown): value is { $cb: unknown } {
 /**
  * Reads one incoming value. Returns `undefined` for foreign messages (no tag), a
  * {@link ProtocolViolation} for tagged messages that are malformed or from another protocol
- * version, and the typed message otherwise.
+ * version, and the typed message otherwise. Every field the bus later reads is checked by type
+ * here, so nothing downstream can throw on what a peer sent. Never throws.
  */
 export function parseMessage(value: unknown): Message | ProtocolViolation | undefined {
-  if (!isTagged(value)) return undefined;
-  const msg = value as Record<string, unknown>;
-  if (msg.$cb !== PROTOCOL_VERSION) {
-    return {
-      violation: `protocol version ${String(msg.$cb)} is not supported (this end speaks ${PROTOCOL_VERSION})`,
-    };
-  }
-  switch (msg.k) {
-    case 'req':
-      if (typeof msg.id !== 'string' || typeof msg.m !== 'string') return bad('request without id or method');
-      if (msg.to !== undefined && msg.to !== 'all' && !Number.isInteger(msg.to))
-        return bad('request with bad "to"');
-      if (msg.f !== undefined && !Number.isInteger(msg.f)) return bad('request with bad "f"');
-      if (msg.t !== undefined && typeof msg.t !== 'number') return bad('request with bad "t"');
-      return value as RequestMessage;
-    case 'cancel':
-      return typeof msg.id === 'string' ? (value as CancelMessage) : bad('cancel without id');
-    case 'res':
-      return typeof msg.id === 'string' ? (value as ResultMessage) : bad('result without id');
-    case 'err': {
-      const e = msg.e as Record<string, unknown> | undefined;
-      if (
-        typeof msg.id !== 'string' ||
-        typeof e !== 'object' ||
-        e === null ||
-        typeof e.message !== 'string'
-      ) {
-        return bad('error reply without id or error');
-      }
-      return value as ErrorMessage;
-    }
-    case 'evt':
-      return typeof msg.n === 'string' ? (value as EventMessage) : bad('event without name');
-    case 'ctl':
-      return typeof msg.c === 'string' && CONTROL.has(msg.c)
-        ? (value as ControlMessage)
-        : bad('unknown control');
-    default:
-      return bad(`unknown kind ${JSON.stringify(msg.k)}`);
+  try {
+    if (!isTagged(value)) return undefined;
+    return decode(value as Record<string, unknown>);
+  } catch (error) {
+    // Only a transport that hands over live objects (getters, proxies) can make a read throw.
+    return bad(`unreadable message (${describe(error)})`);
   }
 }
 
-function bad(violation: string): ProtocolViolation {
-  return { violation };
+function decode(msg: Record<string, unknown>): Message | ProtocolViolation {
+  if (msg.$cb !== PROTOCOL_VERSION) {
+    return bad(
+      `protocol version ${describe(msg.$cb)} is not supported (this end speaks ${PROTOCOL_VERSION})`,
+    );
+  }
+  switch (msg.k) {
+    case 'req':
+      return decodeRequest(msg);
+    case 'cancel': {
+      const id = readId(msg.id);
+      if (id === undefined) return bad('cancel without id');
+      if (msg.r !== 'aborted' && msg.r !== 'timeout') return bad('cancel with bad "r"', id, 'cancel');
+      return msg as unknown as CancelMessage;
+    }
+    case 'res': {
+      const id = readId(msg.id);
+      return id === undefined ? bad('result without id') : (msg as unknown as ResultMessage);
+    }
+    case 'err':
+      return decodeErrorReply(msg);
+    case 'evt':
+      return decodeEvent(msg);
+    case 'ctl':
+      return decodeControl(msg);
+    default:
+      return bad(`unknown kind ${describe(msg.k)}`);
+  }
+}
+
+function decodeRequest(msg: Record<string, unknown>): RequestMessage | ProtocolViolation {
+  const id = readId(msg.id);
+  if (id === undefined || typeof msg.m !== 'string') return bad('request without id or method', id, 'req');
+  if (msg.to !== undefined && msg.to !== 'all' && !isWorkerId(msg.to))
+    return bad('request with bad "to"', id, 'req');
+  if (msg.self !== undefined && typeof msg.self !== 'boolean')
+    return bad('request with bad "self"', id, 'req');
+  if (msg.t !== undefined && !(typeof msg.t === 'number' && msg.t >= 0))
+    return bad('request with bad "t"', id, 'req');
+  if (msg.f !== undefined && !isWorkerId(msg.f)) return bad('request with bad "f"', id, 'req');
+  return msg as unknown as RequestMessage;
+}
+
+function decodeErrorReply(msg: Record<string, unknown>): ErrorMessage | ProtocolViolation {
+  const id = readId(msg.id);
+  if (id === undefined) return bad('error reply without id or error');
+  if (typeof msg.e !== 'object' || msg.e === null) return bad('error reply without id or error', id, 'err');
+  if (msg.b !== undefined && typeof msg.b !== 'boolean') return bad('error reply with bad "b"', id, 'err');
+  // The error's own fields are made safe rather than refused: the caller still learns it failed.
+  const reply: ErrorMessage = { $cb: 1, k: 'err', id, e: wireErrorFrom(msg.e) };
+  if (msg.b === true) reply.b = true;
+  return reply;
+}
+
+function decodeEvent(msg: Record<string, unknown>): EventMessage | ProtocolViolation {
+  if (typeof msg.n !== 'string') return bad('event without name');
+  if (msg.to !== undefined && msg.to !== 'all') return bad('event with bad "to"');
+  if (msg.self !== undefined && typeof msg.self !== 'boolean') return bad('event with bad "self"');
+  if (msg.f !== undefined && !isWorkerId(msg.f)) return bad('event with bad "f"');
+  return msg as unknown as EventMessage;
+}
+
+function decodeControl(msg: Record<string, unknown>): ControlMessage | ProtocolViolation {
+  if (typeof msg.c !== 'string' || !CONTROL.has(msg.c)) return bad('unknown control');
+  if (msg.c === 'hello') {
+    const d = msg.d;
+    if (d === undefined) return msg as unknown as ControlMessage;
+    if (!isRecord(d)) return bad('hello with bad data');
+    if (d.instance !== undefined && typeof d.instance !== 'string') return bad('hello with bad "instance"');
+    if (d.ack !== undefined && typeof d.ack !== 'boolean') return bad('hello with bad "ack"');
+    if (d.workerId !== undefined && !isWorkerId(d.workerId)) return bad('hello with bad "workerId"');
+    if (d.pid !== undefined && !isWorkerId(d.pid)) return bad('hello with bad "pid"');
+    return msg as unknown as ControlMessage;
+  }
+  if (msg.c === 'peers') {
+    if (!Array.isArray(msg.d)) return bad('peers without a list');
+    // Rows that are not worker rows are left out, the rest kept: a list is still useful.
+    const d = msg.d.filter(
+      (row: unknown) =>
+        isRecord(row) &&
+        isWorkerId(row.id) &&
+        (row.pid === undefined || isWorkerId(row.pid)) &&
+        typeof row.state === 'string',
+    );
+    return { $cb: 1, k: 'ctl', c: 'peers', d };
+  }
+  return msg as unknown as ControlMessage;
+}
+
+function readId(id: unknown): string | undefined {
+  return typeof id === 'string' && id.length <= MAX_ID_LENGTH ? id : undefined;
+}
+
+function isWorkerId(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function bad(violation: string, id?: string, kind?: ProtocolViolation['kind']): ProtocolViolation {
+  return id === undefined ? { violation } : { violation, id, kind };
+}
+
+/**
+ * A short, safe description of any value for a message: `String(x)` throws on an object whose
+ * `toString` is not a function, `JSON.stringify` on a BigInt or a cycle.
+ */
+export function describe(value: unknown): string {
+  try {
+    return describeUnsafe(value);
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+function describeUnsafe(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return String(value);
+    case 'bigint':
+      return `${value}n`;
+    case 'symbol':
+      return 'a symbol';
+    case 'function':
+      return 'a function';
+    default:
+      if (value === null) return 'null';
+      if (Array.isArray(value)) return `an array of ${value.length}`;
+      if (value instanceof Error) return `${safeString(value.name)}: ${safeString(value.message)}`;
+      return 'an object';
+  }
+}
+
+function safeString(value: unknown): string {
+  return typeof value === 'string' ? value.slice(0, 200) : describe(value);
 }
 
 /** True when {@link parseMessage} returned a violation. */

@@ -18,8 +18,9 @@ import type {
   WorkerProcedures,
 } from '../contract.js';
 import { ClosedError, PeerGoneError } from '../errors.js';
+import { assertCallOptionNames, assertOptionNames, optionNames } from '../options-check.js';
 import { Peer } from '../peer.js';
-import type { EventMessage } from '../protocol.js';
+import type { ControlCommand, ControlMessage, EventMessage } from '../protocol.js';
 import { clusterWorkerTransport } from '../transports/cluster-worker.js';
 import type { Transport, TransportOptions } from '../transports/transport.js';
 import { type ErrorListener, EventHub, type EventListener, type EventSubscriber } from './event-hub.js';
@@ -86,6 +87,14 @@ export interface BroadcastOptions {
 type WorkerMethod<C> = keyof WorkerProcedures<C> & string;
 type PrimaryEvent<C> = keyof ContractEvents<C> & string;
 
+const BUS_OPTION_NAMES = optionNames<PrimaryBusOptions<Contract>>({
+  handlers: true,
+  timeout: true,
+  autoAttach: true,
+  maxPendingSends: true,
+});
+const BROADCAST_OPTION_NAMES = optionNames<BroadcastOptions>({ includeStarting: true });
+
 interface Link {
   id: number;
   pid: number | undefined;
@@ -105,11 +114,13 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   readonly #workerRoute: ReturnType<typeof routeTable>;
   readonly #links = new Map<number, Link>();
   readonly #watchers = new Set<(info: WorkerInfo) => void>();
+  readonly #controlListeners = new Set<(id: number, message: ControlMessage) => void>();
   readonly #onFork = (worker: Worker) => this.attach(worker);
   #closed = false;
 
   constructor(contract: C, options: PrimaryBusOptions<C> = {}) {
     this.#contract = contract;
+    assertOptionNames(options, BUS_OPTION_NAMES, 'createPrimaryBus options');
     this.#timeout = options.timeout ?? DEFAULT_TIMEOUT;
     assertTimeout(this.#timeout, 'createPrimaryBus options');
     this.#transportOptions = { maxPendingSends: options.maxPendingSends };
@@ -182,12 +193,16 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
         event: (message) => this.#onEvent(link, message),
         control: (message) => {
           if (message.c === 'hello') {
+            // A cluster worker's pid is `worker.process.pid`, never what the wire claims; only a
+            // link attached without a pid (a custom transport) learns it from the hello.
             const pid = (message.d as { pid?: unknown } | undefined)?.pid;
-            if (typeof pid === 'number') link.pid = pid;
+            if (link.pid === undefined && link.worker === undefined && typeof pid === 'number')
+              link.pid = pid;
             this.#changed(link);
           } else if (message.c === 'ready' && link.state === 'starting') {
             this.#setState(link, 'ready');
           }
+          for (const listener of this.#controlListeners) listener(id, message);
         },
         error: (error) => this.#hub.reportError(error),
         // Watchers only (no peer-list push): schedulers care that the worker is less busy now.
@@ -208,6 +223,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     ...args: CallArgs<WorkerProcedures<C>[M], CallOptions>
   ): Promise<CallOutput<WorkerProcedures<C>[M]>> {
     const [input, options] = args as [unknown, CallOptions | undefined];
+    assertCallOptionNames(options, () => `call "${method}" options`);
     // Fast path first: the message for a failed lookup is only built when it is needed.
     let link = this.#closed ? undefined : this.#links.get(typeof worker === 'number' ? worker : worker?.id);
     if (!link) {
@@ -232,6 +248,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     ...args: CallArgs<WorkerProcedures<C>[M], GatherOptions>
   ): Promise<GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]> {
     const [input, options] = args as [unknown, GatherOptions | undefined];
+    assertCallOptionNames(options, () => `callAll("${method}") options`);
     const route = this.#workerRoute(method);
     return gather(this.#readyLinks(), (link) => link.peer.call(method, input, options, route)) as Promise<
       GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]
@@ -248,6 +265,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     payload: EventInput<ContractEvents<C>[E]>,
     options: BroadcastOptions = {},
   ): Promise<number[]> {
+    assertOptionNames(options, BROADCAST_OPTION_NAMES, `broadcast("${event}") options`);
     const p = this.#hub.checkOutgoing(event, payload);
     const targets = options.includeStarting
       ? [...this.#links.values()].filter((link) => link.state === 'starting' || link.state === 'ready')
@@ -332,6 +350,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
    * @throws RangeError for a `count` that is not a positive integer.
    */
   waitForReady(count = 1, options: CallOptions = {}): Promise<number[]> {
+    assertCallOptionNames(options, () => `waitForReady(${count}) options`);
     return waitForReady(this, count, options.timeout ?? this.#timeout, options.signal);
   }
 
@@ -342,6 +361,22 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   watchWorkers(listener: (info: WorkerInfo) => void): () => void {
     this.#watchers.add(listener);
     return () => this.#watchers.delete(listener);
+  }
+
+  /**
+   * @internal Every control message a worker link receives (hello, ready, and the supervisor's
+   * `metrics` / `fatal`), after the bus handled it. Returns the function that stops listening.
+   */
+  onControl(listener: (id: number, message: ControlMessage) => void): () => void {
+    this.#controlListeners.add(listener);
+    return () => this.#controlListeners.delete(listener);
+  }
+
+  /** @internal Sends a control message to one worker; rejects when it is not attached or gone. */
+  sendControl(id: number, command: ControlCommand, data?: unknown): Promise<void> {
+    const link = this.#links.get(id);
+    if (!link) return Promise.reject(new PeerGoneError(`worker ${id} is not attached to the bus`));
+    return link.peer.sendControl(command, data);
   }
 
   /**

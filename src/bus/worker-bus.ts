@@ -17,9 +17,18 @@ import type {
   ProcedureDef,
   WorkerProcedures,
 } from '../contract.js';
-import { type BusError, ClosedError, errorFromWire, RemoteError, type WireError } from '../errors.js';
+import {
+  type BusError,
+  ClosedError,
+  errorFromWire,
+  NoPrimaryError,
+  RemoteError,
+  type WireError,
+} from '../errors.js';
+import { assertCallOptionNames, assertOptionNames, optionNames } from '../options-check.js';
 import { Peer } from '../peer.js';
 import type { ControlMessage, EventMessage } from '../protocol.js';
+import { createMemoryTransportPair } from '../transports/memory.js';
 import { processTransport } from '../transports/process.js';
 import type { Transport, TransportOptions } from '../transports/transport.js';
 import { validate } from '../validate.js';
@@ -29,6 +38,8 @@ import { resolveHandlers } from './handlers.js';
 import type { WorkerState } from './primary-bus.js';
 import { routeTable } from './routes.js';
 import { type ShutdownHook, WorkerLifecycle, type WorkerLifecycleOptions } from './worker-lifecycle.js';
+import { createMetricsReporter } from './worker-metrics.js';
+import { detectParent, tellPm2Ready, type WorkerParent } from './worker-parent.js';
 
 /** Another worker, as the primary last announced it. */
 export interface PeerInfo {
@@ -56,9 +67,18 @@ export interface WorkerBusOptions<C> extends TransportOptions, WorkerLifecycleOp
   timeout?: number;
   /**
    * The channel to the primary.
-   * @default this process's IPC channel (`process.send`)
+   * @default this process's IPC channel (`process.send`); none when the process has no IPC
+   * channel (plain `node worker.js`): the bus then runs standalone (see {@link WorkerBus.ready})
    */
   transport?: Transport;
+  /**
+   * When this worker was not forked by a clusterbus supervisor but has an IPC channel (PM2, or a
+   * `createPrimaryBus` primary forking it itself), how long to wait for a clusterbus primary's
+   * handshake, in ms. Under PM2 the bus then goes standalone (calls to the primary fail with
+   * NO_PRIMARY); elsewhere `ready()` rejects with NO_PRIMARY, and a late primary is still welcome.
+   * @default 1000 under PM2, 10000 otherwise
+   */
+  helloTimeout?: number;
 }
 
 /** Options of {@link WorkerBus.callPeers}. */
@@ -80,6 +100,23 @@ type PrimaryMethod<C> = keyof PrimaryProcedures<C> & string;
 type WorkerMethod<C> = keyof WorkerProcedures<C> & string;
 type WorkerEvent<C> = keyof ContractEvents<C> & string;
 
+const BUS_OPTION_NAMES = optionNames<WorkerBusOptions<Contract>>({
+  handlers: true,
+  timeout: true,
+  transport: true,
+  helloTimeout: true,
+  maxPendingSends: true,
+  ignoreSignals: true,
+  exitAfterDrain: true,
+  shutdownTimeout: true,
+});
+const PEER_GATHER_OPTION_NAMES = optionNames<PeerGatherOptions>({
+  timeout: true,
+  signal: true,
+  includeSelf: true,
+});
+const BROADCAST_OPTION_NAMES = optionNames<WorkerBroadcastOptions>({ includeSelf: true });
+
 /** The worker's end of the bus. Create with {@link createWorkerBus}. */
 export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   readonly #contract: C;
@@ -91,22 +128,37 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   readonly #timeout: number;
   readonly #primaryRoute: ReturnType<typeof routeTable>;
   readonly #workerRoute: ReturnType<typeof routeTable>;
+  readonly #metrics = createMetricsReporter();
+  /** Who runs this process; `clusterbus` for a custom transport (its other end is a bus). */
+  readonly #parent: WorkerParent;
+  /** Set once it is known that no clusterbus primary answers: calls and events fail with it. */
+  #noPrimary: NoPrimaryError | undefined;
+  /** Rejects `ready()` when no clusterbus primary answers in time (an `ipc` parent). */
+  #helloWait: Promise<void> | undefined;
   #peers: PeerInfo[] = [];
   #ready: Promise<void> | undefined;
+  #readyDone = false;
   #closed = false;
 
   constructor(contract: C, options: WorkerBusOptions<C> = {}) {
     this.#contract = contract;
+    assertOptionNames(options, BUS_OPTION_NAMES, 'createWorkerBus options');
     const timeout = options.timeout ?? DEFAULT_TIMEOUT;
     assertTimeout(timeout, 'createWorkerBus options');
     this.#timeout = timeout;
     this.#primaryRoute = routeTable(contract.primary);
     this.#workerRoute = routeTable(contract.worker);
     const handlers = resolveHandlers(contract.worker, options.handlers, 'createWorkerBus', 'worker');
-    this.#transport = options.transport ?? processTransport({ maxPendingSends: options.maxPendingSends });
+    this.#parent = options.transport ? 'clusterbus' : detectParent();
+    this.#transport =
+      options.transport ??
+      (this.#parent === 'none'
+        ? // Nobody on the other end: a channel to nowhere keeps the bus's shape; it goes standalone below.
+          createMemoryTransportPair().a
+        : processTransport({ maxPendingSends: options.maxPendingSends }));
     const localName = () => (this.id === undefined ? `process ${process.pid}` : `worker ${this.id}`);
     this.#hub = new EventHub(contract.events, localName);
-    this.#lifecycle = new WorkerLifecycle(this, options);
+    this.#lifecycle = new WorkerLifecycle(this, options, { ownsProcess: options.transport === undefined });
     this.#peer = new Peer({
       transport: this.#transport,
       localName,
@@ -115,7 +167,8 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
       // Requests the primary relays from other workers carry the sender's id.
       trustRelayedCaller: true,
       timeout,
-      hello: { workerId: cluster.worker?.id, pid: process.pid },
+      // `metrics: 1`: this end answers the supervisor's status sampler (an older primary ignores it).
+      hello: { workerId: cluster.worker?.id, pid: process.pid, metrics: 1 },
       hooks: {
         resolve: handlers,
         event: (message) => this.#onEvent(message),
@@ -130,11 +183,74 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
             );
           }
           if (message.c === 'drain') void this.#lifecycle.drain(message.d);
+          if (message.c === 'metrics') this.#peer.sendControl('metrics', this.#metrics()).catch(() => {});
           for (const listener of [...this.#controlListeners]) listener(message);
         },
         error: (error) => this.#hub.reportError(error),
         closed: () => this.#transport.dispose(),
       },
+    });
+    this.#watchParent(options.helloTimeout, options.transport === undefined);
+  }
+
+  /**
+   * Sets up what depends on who runs this process: standalone at once without IPC; under PM2
+   * standalone unless a clusterbus primary answers within `helloTimeout`; for any other IPC parent
+   * a deadline for `ready()`. Workers with a primary report a fatal error before they die.
+   */
+  #watchParent(helloTimeout: number | undefined, ownsProcess: boolean): void {
+    const parent = this.#parent;
+    if (ownsProcess && parent !== 'none' && parent !== 'pm2') reportFatalErrors();
+    if (parent === 'clusterbus') return;
+    if (parent === 'none') {
+      this.#goStandalone(
+        'this process has no IPC channel (it runs as plain `node`, under docker, systemd, …)',
+      );
+      return;
+    }
+    const wait = helloTimeout ?? (parent === 'pm2' ? 1_000 : 10_000);
+    assertTimeout(wait, 'createWorkerBus options: helloTimeout');
+    if (parent === 'pm2') {
+      setTimeout(() => {
+        if (this.#peer.remoteHello === undefined && !this.#closed) {
+          this.#goStandalone(`PM2 runs this worker, and no clusterbus primary answered within ${wait} ms`);
+        }
+      }, wait).unref();
+      return;
+    }
+    this.#helloWait = new Promise<void>((_, reject) => {
+      setTimeout(
+        () =>
+          reject(
+            new NoPrimaryError(
+              `ready(): no clusterbus primary answered within ${wait} ms: the parent process has an IPC channel but no clusterbus bus; create one with createPrimaryBus() or startCluster() there (or raise helloTimeout)`,
+            ),
+          ),
+        wait,
+      ).unref();
+    });
+    this.#helloWait.catch(() => {});
+  }
+
+  #goStandalone(why: string): void {
+    this.#noPrimary = new NoPrimaryError(
+      `no clusterbus primary: ${why}; calls and events to the primary are not possible here (start it with startCluster() to use them)`,
+    );
+    this.#peer.close(this.#noPrimary);
+  }
+
+  /** The typed refusal of `what` when no clusterbus primary runs this worker. */
+  #refuseStandalone(what: string): Promise<never> {
+    const reason = this.#noPrimary!;
+    return Promise.reject(new NoPrimaryError(`${what} failed: ${reason.message}`, { cause: reason }));
+  }
+
+  /** Under PM2 a call made before the verdict fails with NO_PRIMARY, like one made after it. */
+  #standaloneAware<T>(what: string, call: Promise<T>): Promise<T> {
+    if (this.#parent !== 'pm2' || this.#peer.remoteHello !== undefined) return call;
+    return call.catch((error: unknown) => {
+      if (this.#noPrimary) return this.#refuseStandalone(what);
+      throw error;
     });
   }
 
@@ -144,9 +260,9 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     return typeof fromPrimary === 'number' ? fromPrimary : cluster.worker?.id;
   }
 
-  /** True after {@link ready} was called (and did not fail). */
+  /** True once {@link ready} settled successfully (the primary, or PM2, was told). */
   get isReady(): boolean {
-    return this.#ready !== undefined;
+    return this.#readyDone;
   }
 
   /** The contract this bus was created with. */
@@ -166,16 +282,29 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     ...args: CallArgs<WorkerProcedures<C>[M], CallOptions>
   ): Promise<CallOutput<WorkerProcedures<C>[M]>>;
   call(first: string | number, ...rest: unknown[]): Promise<unknown> {
+    if (this.#noPrimary) {
+      return this.#refuseStandalone(
+        typeof first === 'number' ? `call "${rest[0]}" to worker ${first}` : `call "${first}"`,
+      );
+    }
     if (typeof first === 'number') {
       const [method, input, options] = rest as [string, unknown, CallOptions | undefined];
-      return this.#peer.call(method, input, options, {
-        def: this.#workerRoute(method).def,
-        to: first,
-        targetName: `worker ${first} (via the primary)`,
-      });
+      assertCallOptionNames(options, () => `call "${method}" options`);
+      return this.#standaloneAware(
+        `call "${method}" to worker ${first}`,
+        this.#peer.call(method, input, options, {
+          def: this.#workerRoute(method).def,
+          to: first,
+          targetName: `worker ${first} (via the primary)`,
+        }),
+      );
     }
     const [input, options] = rest as [unknown, CallOptions | undefined];
-    return this.#peer.call(first, input, options, this.#primaryRoute(first));
+    assertCallOptionNames(options, () => `call "${first}" options`);
+    return this.#standaloneAware(
+      `call "${first}"`,
+      this.#peer.call(first, input, options, this.#primaryRoute(first)),
+    );
   }
 
   /**
@@ -186,7 +315,9 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     method: M,
     ...args: CallArgs<WorkerProcedures<C>[M], PeerGatherOptions>
   ): Promise<GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]> {
+    if (this.#noPrimary) return this.#refuseStandalone(`callPeers("${method}")`);
     const [input, options = {}] = args as [unknown, PeerGatherOptions | undefined];
+    assertOptionNames(options, PEER_GATHER_OPTION_NAMES, `callPeers("${method}") options`);
     const def = this.#workerRoute(method).def;
     const timeout = options.timeout ?? this.#timeout;
     assertTimeout(timeout, `callPeers("${method}")`);
@@ -213,6 +344,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   /** Sends an event to the primary. Rejects with VALIDATION before sending a bad payload. */
   async emit<E extends WorkerEvent<C>>(event: E, payload: EventInput<ContractEvents<C>[E]>): Promise<void> {
     const p = this.#hub.checkOutgoing(event, payload);
+    if (this.#noPrimary) return this.#refuseStandalone(`event "${event}"`);
     await this.#peer.sendEvent({ $cb: 1, k: 'evt', n: event, p });
   }
 
@@ -225,7 +357,9 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     payload: EventInput<ContractEvents<C>[E]>,
     options: WorkerBroadcastOptions = {},
   ): Promise<void> {
+    assertOptionNames(options, BROADCAST_OPTION_NAMES, `broadcast("${event}") options`);
     const p = this.#hub.checkOutgoing(event, payload);
+    if (this.#noPrimary) return this.#refuseStandalone(`broadcast of event "${event}"`);
     const message: EventMessage = { $cb: 1, k: 'evt', n: event, p, to: 'all' };
     if (options.includeSelf) message.self = true;
     await this.#peer.sendEvent(message);
@@ -260,19 +394,43 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
 
   /**
    * Tells the primary this worker can take routed work (gathers, broadcasts, pool tasks, traffic
-   * from the supervisor). Call it once the app is listening. Idempotent.
+   * from the supervisor). Call it once the app is listening. Idempotent. Resolves once the primary
+   * was told. Without a clusterbus primary it still settles: at once with no IPC channel (plain
+   * `node`); at once under PM2, which is told with its own `'ready'` message (for `--wait-ready`);
+   * and for any other parent it rejects with NO_PRIMARY when no clusterbus primary answered
+   * within `helloTimeout`.
    */
   ready(): Promise<void> {
     if (this.#ready) return this.#ready;
-    const sent = this.#peer.sendControl('ready');
-    this.#ready = sent;
-    // `bus.ready()` is often not awaited: a failure must not become an unhandled rejection.
-    // It is reported on 'error', and a later ready() tries again.
-    sent.catch((error: BusError) => {
-      this.#ready = undefined;
-      this.#hub.reportError(error);
-    });
-    return sent;
+    let settled: Promise<void>;
+    if (this.#parent === 'pm2') tellPm2Ready();
+    if (this.#noPrimary) {
+      settled = Promise.resolve(); // standalone: nobody to tell
+    } else {
+      const sent = this.#peer.sendControl('ready');
+      if (this.#parent === 'pm2') {
+        // PM2 was told; a clusterbus primary that answers later still gets the held 'ready'.
+        sent.catch(() => {});
+        settled = Promise.resolve();
+      } else if (this.#helloWait && this.#peer.remoteHello === undefined) {
+        settled = Promise.race([sent, this.#helloWait]);
+      } else {
+        settled = sent;
+      }
+    }
+    this.#ready = settled;
+    settled.then(
+      () => {
+        if (this.#ready === settled) this.#readyDone = true;
+      },
+      // `bus.ready()` is often not awaited: a failure must not become an unhandled rejection.
+      // It is reported on 'error', and a later ready() tries again.
+      (error: BusError) => {
+        if (this.#ready === settled) this.#ready = undefined;
+        this.#hub.reportError(error);
+      },
+    );
+    return settled;
   }
 
   /** The other workers the primary last announced (copies; this worker excluded). */
@@ -381,4 +539,38 @@ export function createWorkerBus<C extends Contract>(
   options?: WorkerBusOptions<C>,
 ): WorkerBus<C> {
   return new WorkerBus(contract, options);
+}
+
+let reportingFatal = false;
+
+/**
+ * Before an uncaught error kills this worker, tell the primary what it died of, so a start
+ * failure says `EADDRINUSE` instead of blaming `ready()`. Sent with `process.send` directly, not
+ * through the bus's outbound path: the process dies right after this listener, a message queued
+ * for a later tick or held for the handshake would never leave, and a small IPC write that
+ * starts now is flushed by the kernel even though the process exits.
+ */
+function reportFatalErrors(): void {
+  if (reportingFatal) return;
+  reportingFatal = true;
+  process.on('uncaughtExceptionMonitor', (error: unknown) => {
+    // Someone handles it: the process lives on, so it is not fatal.
+    if (process.listenerCount('uncaughtException') > 0) return;
+    if (typeof process.send !== 'function' || !process.connected) return;
+    const e = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as {
+      name?: unknown;
+      message?: unknown;
+      code?: unknown;
+    };
+    const d = {
+      name: typeof e.name === 'string' ? e.name : 'Error',
+      message: typeof e.message === 'string' ? e.message.slice(0, 1_000) : '',
+      code: typeof e.code === 'string' ? e.code : undefined,
+    };
+    try {
+      process.send({ $cb: 1, k: 'ctl', c: 'fatal', d }, undefined, undefined, () => {});
+    } catch {
+      // Nothing more to do for a dying process.
+    }
+  });
 }

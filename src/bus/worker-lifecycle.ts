@@ -4,8 +4,11 @@
  * flushes the channel and exits — with code 1 when a hook failed (each failure is also a process
  * warning on the worker's stderr), which the primary sees as the exit code of `workerExit`.
  * While supervised it ignores stray SIGINT/SIGTERM/SIGHUP (a terminal's Ctrl-C reaches the whole
- * process group) and waits for the primary.
+ * process group) and waits for the primary. When no clusterbus supervisor runs it (PM2, docker,
+ * systemd, plain `node`), SIGINT/SIGTERM and PM2's `'shutdown'` message start the same drain
+ * (trap 14); a second signal exits at once.
  */
+import { detectParent, pm2KillTimeout } from './worker-parent.js';
 
 /** Set to `'1'` by the supervisor in every worker it forks. */
 export const SUPERVISED_ENV = 'CLUSTERBUS_SUPERVISED';
@@ -42,6 +45,14 @@ export interface WorkerLifecycleOptions {
    * @default true
    */
   exitAfterDrain?: boolean;
+  /**
+   * The drain deadline (`ctx.timeout` of the hooks) when a signal or PM2's `'shutdown'` message
+   * starts the drain, that is when no clusterbus supervisor runs this worker, in ms. At the
+   * deadline the hooks' `ctx.signal` aborts, and the worker exits with code 1 shortly after if it
+   * has not yet.
+   * @default PM2's `kill_timeout` minus 200 ms under PM2 (1400 with PM2's default 1600); 10000 otherwise
+   */
+  shutdownTimeout?: number;
 }
 
 /** What the lifecycle needs from the worker bus. */
@@ -56,6 +67,12 @@ const HANDLER_POLL_MS = 10;
 // SIGHUP too: closing the terminal or `kill -HUP -<pgid>` reaches the workers as well, and the
 // primary already turns its own SIGHUP into a reload.
 const IGNORED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** What PM2 (SIGINT), docker and systemd (SIGTERM) stop a process with. */
+const DRAIN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+/** PM2's default `kill_timeout` (it does not put the default in the environment). */
+const PM2_DEFAULT_KILL_TIMEOUT = 1_600;
+/** After a self-started drain's deadline, how long before the worker exits on its own. */
+const SELF_DEADLINE_GRACE_MS = 100;
 
 /** @internal The worker's drain sequence; created by the worker bus. */
 export class WorkerLifecycle {
@@ -64,9 +81,26 @@ export class WorkerLifecycle {
   readonly #exitAfterDrain: boolean;
   readonly #ignoreSignals: boolean;
   readonly #ignore = () => {};
+  /** SIGINT/SIGTERM when unsupervised: the first drains, a second exits at once. */
+  readonly #onSignal = (signal: NodeJS.Signals) => {
+    if (this.#draining) {
+      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    }
+    void this.drain({ reason: signal, timeout: this.#shutdownTimeout }, true);
+  };
+  /** PM2 sends the string `'shutdown'` instead of a signal where signals do not exist (and on `shutdown_with_message`). */
+  readonly #onMessage = (message: unknown) => {
+    if (message === 'shutdown') void this.drain({ reason: 'shutdown', timeout: this.#shutdownTimeout }, true);
+  };
+  readonly #shutdownTimeout: number;
+  readonly #handlesSignals: boolean;
   #draining: Promise<void> | undefined;
 
-  constructor(host: LifecycleHost, options: WorkerLifecycleOptions = {}) {
+  /**
+   * `ownsProcess`: the bus talks over this process's own channel (not a custom transport), so its
+   * signals are the lifecycle's business.
+   */
+  constructor(host: LifecycleHost, options: WorkerLifecycleOptions = {}, { ownsProcess = true } = {}) {
     if (options.ignoreSignals !== undefined && typeof options.ignoreSignals !== 'boolean') {
       throw new TypeError(
         `createWorkerBus options: ignoreSignals must be a boolean, got ${String(options.ignoreSignals)}`,
@@ -77,10 +111,26 @@ export class WorkerLifecycle {
         `createWorkerBus options: exitAfterDrain must be a boolean, got ${String(options.exitAfterDrain)}`,
       );
     }
+    const parent = detectParent();
+    const pm2Deadline = parent === 'pm2' ? (pm2KillTimeout() ?? PM2_DEFAULT_KILL_TIMEOUT) : undefined;
+    const shutdownTimeout =
+      options.shutdownTimeout ?? (pm2Deadline === undefined ? 10_000 : Math.max(100, pm2Deadline - 200));
+    if (typeof shutdownTimeout !== 'number' || !(shutdownTimeout >= 0) || !Number.isFinite(shutdownTimeout)) {
+      throw new RangeError(
+        `createWorkerBus options: shutdownTimeout must be a finite number of ms >= 0, got ${String(shutdownTimeout)}`,
+      );
+    }
+    this.#shutdownTimeout = shutdownTimeout;
     this.#host = host;
     this.#exitAfterDrain = options.exitAfterDrain ?? true;
-    this.#ignoreSignals = options.ignoreSignals ?? process.env[SUPERVISED_ENV] === '1';
+    this.#ignoreSignals = options.ignoreSignals ?? parent === 'clusterbus';
     if (this.#ignoreSignals) for (const signal of IGNORED_SIGNALS) process.on(signal, this.#ignore);
+    // Nobody else will drain this worker: its own signals (and PM2's message) do.
+    this.#handlesSignals = ownsProcess && !this.#ignoreSignals && parent !== 'clusterbus';
+    if (this.#handlesSignals) {
+      for (const signal of DRAIN_SIGNALS) process.on(signal, this.#onSignal);
+      process.on('message', this.#onMessage);
+    }
   }
 
   /** True once a drain started. */
@@ -97,15 +147,29 @@ export class WorkerLifecycle {
     return () => this.#hooks.delete(hook);
   }
 
-  /** Runs the drain once; later calls return the same promise. */
-  drain(data: unknown): Promise<void> {
-    this.#draining ??= this.#run(readDrainData(data));
+  /**
+   * Runs the drain once; later calls return the same promise. `selfStarted`: no primary
+   * enforces the deadline (a signal started it), so this worker exits by itself at the deadline.
+   */
+  drain(data: unknown, selfStarted = false): Promise<void> {
+    if (this.#draining) return this.#draining;
+    const plan = readDrainData(data);
+    if (selfStarted && plan.timeout > 0 && this.#exitAfterDrain) {
+      // The grace after the deadline lets a hook that honoured ctx.signal finish its exit first.
+      setTimeout(() => process.exit(1), plan.timeout + SELF_DEADLINE_GRACE_MS).unref();
+    }
+    this.#draining = this.#run(plan);
     return this.#draining;
   }
 
   /** Removes the signal listeners (the bus was closed by the app). */
   dispose(): void {
     for (const signal of IGNORED_SIGNALS) process.off(signal, this.#ignore);
+    if (this.#handlesSignals) {
+      // While draining, a second signal must still exit at once: keep those until the process ends.
+      if (!this.#draining) for (const signal of DRAIN_SIGNALS) process.off(signal, this.#onSignal);
+      process.off('message', this.#onMessage);
+    }
   }
 
   async #run({ reason, timeout }: { reason: string; timeout: number }): Promise<void> {

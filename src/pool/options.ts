@@ -1,5 +1,6 @@
 /** The pool's options, their defaults, and the eager checks that name a bad option and its value. */
 import { type CallOptions, DEFAULT_TIMEOUT } from '../call.js';
+import { assertOptionNames, type OptionNames, optionNames } from '../options-check.js';
 
 /** Options of {@link createTaskPool}. */
 export interface TaskPoolOptions {
@@ -72,6 +73,18 @@ export const POOL_DEFAULTS = {
   statsWindow: 1000,
 } as const satisfies ResolvedPoolOptions;
 
+/** @internal The names of {@link TaskPoolOptions} (also checked in `startCluster({ pool })`). */
+export const POOL_OPTION_NAMES: OptionNames = optionNames<TaskPoolOptions>({
+  concurrency: true,
+  maxQueue: true,
+  highWaterMark: true,
+  timeout: true,
+  retry: true,
+  statsWindow: true,
+});
+
+const RUN_OPTION_NAMES = optionNames<RunOptions>({ timeout: true, signal: true, retry: true });
+
 /**
  * Checks every option and fills in defaults.
  * @throws TypeError when `options` is not an object; RangeError naming the option and its value.
@@ -81,6 +94,7 @@ export function resolvePoolOptions(options: TaskPoolOptions | undefined): Resolv
     throw new TypeError(`createTaskPool(bus, options): options must be an object, got ${String(options)}`);
   }
   const where = 'createTaskPool options';
+  if (options) assertOptionNames(options, POOL_OPTION_NAMES, where);
   const concurrency = options?.concurrency ?? POOL_DEFAULTS.concurrency;
   assertCount(concurrency, `${where}: concurrency`, 1, true);
   const maxQueue = options?.maxQueue ?? POOL_DEFAULTS.maxQueue;
@@ -112,6 +126,7 @@ export function checkRunOptions(options: RunOptions | undefined, method: string)
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`run("${method}"): options must be an object, got ${String(options)}`);
   }
+  assertOptionNames(options, RUN_OPTION_NAMES, `run("${method}") options`);
   if (options.timeout !== undefined) assertTimeoutOption(options.timeout, `run("${method}"): timeout`);
   if (options.retry !== undefined) assertCount(options.retry, `run("${method}"): retry`, 0, false);
   const signal = options.signal as unknown;

@@ -402,7 +402,8 @@ export class TaskPool<C extends Contract> extends EventEmitter<TaskPoolEvents> {
       (error: unknown) => {
         this.#settled(slot, now, false);
         if (this.#shouldRetry(task, error)) {
-          (task.failedOn ??= []).push(slot.id);
+          task.failedOn ??= [];
+          task.failedOn.push(slot.id);
           task.retriesLeft--;
           task.retries++;
           this.#retried++;

@@ -11,6 +11,8 @@ export const SupervisorErrorCode = {
   CLUSTER_START_FAILED: 'CLUSTER_START_FAILED',
   /** A rolling reload was aborted: see {@link ReloadError}. */
   RELOAD_FAILED: 'RELOAD_FAILED',
+  /** A scale-up could not start every new worker: see {@link ScaleError}. */
+  SCALE_FAILED: 'SCALE_FAILED',
 } as const;
 
 /** One of the stable {@link SupervisorErrorCode} strings. */
@@ -51,8 +53,14 @@ export interface StartFailure {
   slot: number;
   id: number;
   pid: number | undefined;
-  /** What went wrong, e.g. `exited with code 1 before it was ready`. */
+  /** What went wrong, e.g. `worker 1 (pid 42) exited with code 1 before it was ready (it died of Error: …)`. */
   reason: string;
+  /** Its exit code, when it exited by itself. */
+  code?: number | null;
+  /** The signal that ended it, when one did. */
+  signal?: NodeJS.Signals | null;
+  /** The uncaught error it died of (`name: message`), when its bus could report it before dying. */
+  error?: string;
 }
 
 /** `startCluster` gave up: some workers exited or did not call `ready()` in time. */
@@ -100,5 +108,25 @@ export class ReloadError extends SupervisorError {
     super(SupervisorErrorCode.RELOAD_FAILED, message, { cause: options.cause });
     this.replaced = options.replaced;
     this.slot = options.slot;
+  }
+}
+
+/**
+ * A `scale()` up could not bring every new worker to `ready()`: one exited or missed
+ * `readyTimeout`. The new slots stay part of the cluster and are respawned with backoff under the
+ * crash budget like any crashed slot; `started` lists the workers that did become ready.
+ */
+export class ScaleError extends SupervisorError {
+  override name = 'ScaleError';
+  declare readonly code: 'SCALE_FAILED';
+  /** The new workers that became ready. */
+  readonly started: number[];
+  /** One entry per new worker that failed. */
+  readonly failures: StartFailure[];
+
+  constructor(message: string, options: { started: number[]; failures: StartFailure[] }) {
+    super(SupervisorErrorCode.SCALE_FAILED, message);
+    this.started = options.started;
+    this.failures = options.failures;
   }
 }

@@ -2,8 +2,8 @@
 import type { WorkerState } from '../bus/primary-bus.js';
 import type { ReloadError, ReplacedWorker } from './errors.js';
 
-/** One worker, as {@link Supervisor.status} reports it. */
-export interface WorkerStatus {
+/** One live worker, as {@link Supervisor.status} and the worker events (`workerFork`, …) report it. */
+export interface LiveWorkerStatus {
   id: number;
   pid: number | undefined;
   /** The slot the worker fills (0 … size-1); replacements and respawns keep the slot. */
@@ -11,11 +11,57 @@ export interface WorkerStatus {
   state: WorkerState;
   /** When it was forked (ms since epoch). */
   startedAt: number;
+  /** How long it has been running, in ms (now − `startedAt`). */
+  uptime: number;
   /** How many times its slot was respawned after a crash before this worker was forked. */
   restarts: number;
   /** Calls from the primary to this worker still pending. */
   inFlight: number;
+  /**
+   * CPU used by the worker process over the last sampling interval, in percent of one core
+   * (`200` = two cores busy). `undefined` until two samples were taken.
+   */
+  cpu: number | undefined;
+  /**
+   * Memory of the worker process: `rss` from the OS (`/proc/<pid>/status` on Linux), `heapUsed`
+   * as the worker's V8 last reported it (`undefined` while it never answered). `undefined` until
+   * the first sample.
+   */
+  memory: { rss: number; heapUsed: number | undefined } | undefined;
+  /**
+   * Event-loop delay of the worker in ms: the p99 of the last interval as the worker measured it,
+   * or — when the worker has not answered the sampler for longer than that — how long it has been
+   * silent (its loop is blocked at least that long). `undefined` until it first answered.
+   */
+  eventLoopDelay: number | undefined;
 }
+
+/**
+ * A slot that spent its crash budget: no worker runs there until the next reload. It keeps its row
+ * in {@link Supervisor.status} so a crash loop does not look like a smaller cluster.
+ */
+export interface StoppedSlotStatus {
+  /** No live worker: `undefined`. */
+  id: undefined;
+  pid: undefined;
+  slot: number;
+  state: 'stopped';
+  /** When the worker that crashed last had been forked (ms since epoch). */
+  startedAt: number | undefined;
+  /** 0: nothing runs. */
+  uptime: 0;
+  restarts: number;
+  inFlight: 0;
+  cpu: undefined;
+  memory: undefined;
+  eventLoopDelay: undefined;
+}
+
+/**
+ * A row of {@link Supervisor.status}: a live worker, or a slot stopped by a crash loop
+ * (`state: 'stopped'`, where `id` and `pid` are `undefined`). Narrow on `state`.
+ */
+export type WorkerStatus = LiveWorkerStatus | StoppedSlotStatus;
 
 /** A worker that exited. */
 export interface WorkerExit {
@@ -84,11 +130,11 @@ export interface ShutdownResult {
 /** Event name → listener. `Supervisor extends EventEmitter<SupervisorEvents>`. */
 export interface SupervisorEvents {
   /** A worker was forked (start, respawn or reload). */
-  workerFork: (worker: WorkerStatus) => void;
+  workerFork: (worker: LiveWorkerStatus) => void;
   /** A worker said `ready()`. */
-  workerReady: (worker: WorkerStatus) => void;
+  workerReady: (worker: LiveWorkerStatus) => void;
   /** A worker was told to drain. */
-  workerDraining: (worker: WorkerStatus) => void;
+  workerDraining: (worker: LiveWorkerStatus) => void;
   /** A worker exited, with its code or signal. */
   workerExit: (exit: WorkerExit) => void;
   /** A crashed worker's slot will be forked again after `delay` ms. */
@@ -108,6 +154,8 @@ export interface SupervisorEvents {
   reloadDone: (result: ReloadResult) => void;
   /** The reload was aborted; the old workers that remain keep serving. */
   reloadFailed: (error: ReloadError) => void;
+  /** A `scale()` finished: slots were added (their workers ready) or removed (their workers drained). */
+  scaled: (result: ScaleResult) => void;
   /** A graceful shutdown began. */
   shutdownStart: (info: { reason: string; timeout: number }) => void;
   /** Every worker is gone. */
@@ -117,4 +165,18 @@ export interface SupervisorEvents {
    * also arrives as `respawnFailed`). Without a listener it becomes a process warning, not a throw.
    */
   error: (error: Error) => void;
+}
+
+/** What {@link Supervisor.scale} resolves with. */
+export interface ScaleResult {
+  /** How many slots there were before. */
+  previous: number;
+  /** How many there are now. */
+  size: number;
+  /** Ids of the workers forked into the new slots (all ready). */
+  started: number[];
+  /** Ids of the workers drained because their slots were removed. */
+  stopped: number[];
+  /** Wall time, in ms. */
+  durationMs: number;
 }

@@ -7,6 +7,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { WorkerState } from '../bus/primary-bus.js';
 import { SLOT_ENV, SUPERVISED_ENV } from '../bus/worker-lifecycle.js';
+import { pipePrefixed } from './output.js';
+
+/** How long an exited worker's IPC channel may take to deliver its last messages. */
+const CHANNEL_END_WAIT_MS = 500;
 
 /** How a worker process is started. */
 export interface SpawnSpec {
@@ -35,6 +39,8 @@ export class Member {
   planned = false;
   /** When it said `ready()` (ms since epoch). */
   readyAt: number | undefined;
+  /** The uncaught error it reported just before it died (`Error: listen EADDRINUSE …`), when its bus could tell. */
+  fatal: string | undefined;
   #state: WorkerState = 'starting';
   #exit: ExitInfo | undefined;
   #pid: number | undefined;
@@ -58,10 +64,22 @@ export class Member {
     this.ready.catch(() => {}); // observed by whoever waits for it; never an unhandled rejection
     this.exited = new Promise((resolve) => {
       worker.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
-        this.#exit = { code, signal };
+        const exit = { code, signal };
+        this.#exit = exit;
         this.#state = 'exited';
-        this.#onEarlyExit(new Error(`${this.name} ${describeExit(this.#exit)} before it was ready`));
-        resolve(this.#exit);
+        resolve(exit);
+        // The worker's last `fatal` report may still be in the IPC pipe when 'exit' arrives: the
+        // channel's end comes after it, so the failure is told once the channel closed (or soon).
+        const tell = () => {
+          const cause = this.fatal ? ` (it died of ${this.fatal})` : '';
+          this.#onEarlyExit(new Error(`${this.name} ${describeExit(exit)} before it was ready${cause}`));
+        };
+        if (!worker.isConnected()) return tell();
+        const timer = setTimeout(tell, CHANNEL_END_WAIT_MS);
+        worker.once('disconnect', () => {
+          clearTimeout(timer);
+          setImmediate(tell);
+        });
       });
     });
     // A spawn failure arrives as 'error' on the child process; without a listener it would crash the primary.
@@ -156,19 +174,33 @@ export function describeExit(exit: ExitInfo): string {
   return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
 }
 
-/** Forks one worker for `slot` with `spec`. `cluster.setupPrimary` is global, so it is set right before each fork. */
-export function forkWorker(spec: SpawnSpec, slot: number): Worker {
+/**
+ * Forks one worker for `slot` with `spec`. `cluster.setupPrimary` is global, so it is set right
+ * before each fork. With `prefix`, the worker's stdout/stderr are piped and every line is written
+ * to the primary's with that prefix.
+ */
+export function forkWorker(
+  spec: SpawnSpec,
+  slot: number,
+  prefix?: (worker: { id: number; slot: number }) => string,
+): Worker {
   cluster.setupPrimary({
     exec: spec.exec,
     args: spec.args,
     execArgv: spec.execArgv,
     cwd: spec.cwd,
     serialization: spec.serialization,
-    silent: false,
+    silent: prefix !== undefined,
   });
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(spec.env)) if (value !== undefined) env[key] = value;
   env[SUPERVISED_ENV] = '1';
   env[SLOT_ENV] = String(slot);
-  return cluster.fork(env);
+  const worker = cluster.fork(env);
+  if (prefix) {
+    const text = prefix({ id: worker.id, slot });
+    if (worker.process.stdout) pipePrefixed(worker.process.stdout, process.stdout, text);
+    if (worker.process.stderr) pipePrefixed(worker.process.stderr, process.stderr, text);
+  }
+  return worker;
 }

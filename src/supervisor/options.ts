@@ -1,15 +1,20 @@
 /** Options of `startCluster` and `reload()`, their defaults, and their eager validation. */
 
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PrimaryHandlers } from '../bus/primary-bus.js';
 import { assertTimeout } from '../call.js';
 import type { Contract } from '../contract.js';
-import type { TaskPoolOptions } from '../pool/options.js';
+import { assertOptionNames, optionNames } from '../options-check.js';
+import { POOL_OPTION_NAMES, type TaskPoolOptions } from '../pool/options.js';
 import type { TransportOptions } from '../transports/transport.js';
 import { type BackoffOptions, type ResolvedBackoff, resolveBackoff } from './backoff.js';
 import { type CrashBudgetOptions, resolveCrashBudget } from './crash-budget.js';
+import { resolveLogger, type SupervisorLogger } from './log.js';
 import type { SpawnSpec } from './member.js';
+import { type PrefixOutput, resolvePrefix } from './output.js';
 import { type ResolvedSignals, resolveSignals, type SignalOptions } from './signals.js';
 
 /** How worker processes are started; also what a `reload()` may change. */
@@ -72,8 +77,9 @@ export interface StartClusterOptions<C extends Contract> extends SpawnOptions, T
    */
   readyTimeout?: number;
   /**
-   * How long a reload's replacement must stay up after `ready()` before the old worker is
-   * drained, in ms. A worker that was ready this long also resets its slot's backoff.
+   * How long a reload's canary (its first replacement) must stay up after `ready()` before any old
+   * worker is drained, in ms. It catches a release that dies just after it boots while only one
+   * slot runs it. A worker that was ready this long also resets its slot's backoff.
    * @default 1000
    */
   probation?: number;
@@ -101,20 +107,59 @@ export interface StartClusterOptions<C extends Contract> extends SpawnOptions, T
    * @default POOL_DEFAULTS
    */
   pool?: TaskPoolOptions;
+  /**
+   * Print one concise line per lifecycle step (start, unexpected exit, respawn, crash loop,
+   * reload, scale, shutdown) to stderr, or to `logger`. `false` silences it.
+   * @default true
+   */
+  log?: boolean;
+  /**
+   * Where the lifecycle lines go instead of stderr: any object with `info`, `warn` and `error`
+   * functions taking `(msg, data?)` — `console`, a pino or winston logger.
+   * @default a `[clusterbus] …` line on stderr
+   */
+  logger?: SupervisorLogger;
+  /**
+   * Prefix every line a worker writes to stdout/stderr: `true` gives `[<id>] `, a function gives
+   * its own prefix. Line-safe (half lines of two workers never interleave). The workers' stdio is
+   * piped through the primary then, so it is no TTY for them.
+   * @default false (workers write to the primary's stdout/stderr directly)
+   */
+  prefixOutput?: PrefixOutput;
+  /**
+   * How often the status sampler reads every worker's CPU, memory and event-loop delay, in ms;
+   * `0` turns it off (those columns stay `undefined`).
+   * @default 1000
+   */
+  sampleInterval?: number;
 }
 
 /** Options of {@link Supervisor.reload}. Spawn options given here become the new defaults once every slot runs them. */
 export interface ReloadOptions extends SpawnOptions {
   /**
-   * How many slots are replaced at the same time (each forks its replacement before its old
-   * worker drains, so up to `size + parallel` workers run during a reload).
-   * @default 1
+   * How many slots are replaced at the same time after the canary (each forks its replacement
+   * before its old worker drains, so up to `size + parallel` workers run during a reload, and never
+   * fewer than `size` serve).
+   * @default Math.ceil(size / 4): a quarter of the cluster, so a reload takes the canary plus about 4 batches whatever the size
    */
   parallel?: number;
+  /**
+   * Replace one slot first and hold it through `probation` before touching the others. `false`
+   * starts with a full batch (faster, but a release that dies after boot costs a whole batch).
+   * @default true
+   */
+  canary?: boolean;
   /** @default the cluster's `readyTimeout` */
   readyTimeout?: number;
-  /** @default the cluster's `probation` */
+  /** How long the canary stays up before the batches start, in ms. @default the cluster's `probation` */
   probation?: number;
+  /**
+   * How long each later batch's replacements stay up after `ready()` before their old workers are
+   * drained, in ms. The canary already proved the release boots and stays up, so by default they
+   * are adopted as soon as they are ready.
+   * @default 0
+   */
+  batchProbation?: number;
   /** @default the cluster's `drainTimeout` */
   drainTimeout?: number;
 }
@@ -161,18 +206,72 @@ export interface ResolvedClusterOptions {
   backoff: ResolvedBackoff;
   crashBudget: { crashes: number; window: number };
   signals: ResolvedSignals;
+  logger: SupervisorLogger | undefined;
+  prefix: ((worker: { id: number; slot: number }) => string) | undefined;
+  sampleInterval: number;
 }
 
 /** @internal */
 export interface ReloadPlan {
   spec: SpawnSpec;
   parallel: number;
+  canary: boolean;
   readyTimeout: number;
   probation: number;
+  batchProbation: number;
   drainTimeout: number;
 }
 
 const WHERE = 'startCluster options';
+
+const SPAWN_NAMES = { exec: true, args: true, execArgv: true, env: true } as const;
+const CLUSTER_OPTION_NAMES = optionNames<StartClusterOptions<Contract>>({
+  ...SPAWN_NAMES,
+  contract: true,
+  size: true,
+  handlers: true,
+  cwd: true,
+  serialization: true,
+  timeout: true,
+  readyTimeout: true,
+  probation: true,
+  drainTimeout: true,
+  backoff: true,
+  crashBudget: true,
+  signals: true,
+  pool: true,
+  maxPendingSends: true,
+  log: true,
+  logger: true,
+  prefixOutput: true,
+  sampleInterval: true,
+});
+const RELOAD_OPTION_NAMES = optionNames<ReloadOptions>({
+  ...SPAWN_NAMES,
+  parallel: true,
+  canary: true,
+  readyTimeout: true,
+  probation: true,
+  batchProbation: true,
+  drainTimeout: true,
+});
+const BACKOFF_NAMES = optionNames<BackoffOptions>({ min: true, max: true, factor: true, jitter: true });
+const CRASH_BUDGET_NAMES = optionNames<CrashBudgetOptions>({ crashes: true, window: true });
+const SIGNAL_NAMES = optionNames<SignalOptions>({ shutdown: true, reload: true, exit: true });
+
+/** Checks the names in the options and in the nested option objects (their values are checked later). */
+function assertClusterOptionNames(options: object): void {
+  assertOptionNames(options, CLUSTER_OPTION_NAMES, WHERE);
+  const nested: Array<[string, unknown, readonly string[]]> = [
+    ['pool', (options as StartClusterOptions<Contract>).pool, POOL_OPTION_NAMES],
+    ['backoff', (options as StartClusterOptions<Contract>).backoff, BACKOFF_NAMES],
+    ['crashBudget', (options as StartClusterOptions<Contract>).crashBudget, CRASH_BUDGET_NAMES],
+    ['signals', (options as StartClusterOptions<Contract>).signals, SIGNAL_NAMES],
+  ];
+  for (const [name, value, names] of nested) {
+    if (typeof value === 'object' && value !== null) assertOptionNames(value, names, `${WHERE}.${name}`);
+  }
+}
 
 /** @internal Checks every option of `startCluster` and fills in defaults. */
 export function resolveClusterOptions<C extends Contract>(
@@ -183,6 +282,7 @@ export function resolveClusterOptions<C extends Contract>(
       `startCluster(options): expected an object with at least { contract }, got ${String(options)}`,
     );
   }
+  assertClusterOptionNames(options);
   if (typeof options.contract !== 'object' || options.contract === null || !options.contract.__clusterbus) {
     throw new TypeError(
       `${WHERE}: contract must come from defineContract(), got ${String(options.contract)}`,
@@ -223,7 +323,15 @@ export function resolveClusterOptions<C extends Contract>(
     backoff: resolveBackoff(options.backoff, WHERE),
     crashBudget: resolveCrashBudget(options.crashBudget, WHERE),
     signals: resolveSignals(options.signals, WHERE),
+    logger: resolveLogger(options.log, options.logger, WHERE),
+    prefix: resolvePrefix(options.prefixOutput, WHERE),
+    sampleInterval: nonNegative(options.sampleInterval, 1_000, 'sampleInterval', WHERE),
   };
+}
+
+/** The default `parallel` of a reload: a quarter of the cluster (Kubernetes' default surge), at least 1. */
+export function defaultParallel(size: number): number {
+  return Math.max(1, Math.ceil(size / 4));
 }
 
 /** @internal Checks the options of one `reload()` against the cluster's current settings. */
@@ -241,15 +349,22 @@ export function resolveReloadOptions(
       `${where}: there is no "concurrency" option; use "parallel" for how many slots are replaced at once`,
     );
   }
-  const parallel = given.parallel ?? 1;
+  assertOptionNames(given, RELOAD_OPTION_NAMES, where);
+  const parallel = given.parallel ?? defaultParallel(base.size);
   if (!Number.isInteger(parallel) || parallel < 1) {
     throw new RangeError(`${where}: parallel must be an integer >= 1, got ${String(parallel)}`);
+  }
+  const canary = given.canary ?? true;
+  if (typeof canary !== 'boolean') {
+    throw new TypeError(`${where}: canary must be a boolean, got ${String(canary)}`);
   }
   return {
     spec: resolveSpawn(given, base.spec, where, true),
     parallel,
+    canary,
     readyTimeout: positive(given.readyTimeout, base.readyTimeout, 'readyTimeout', where),
     probation: nonNegative(given.probation, base.probation, 'probation', where),
+    batchProbation: nonNegative(given.batchProbation, 0, 'batchProbation', where),
     drainTimeout: nonNegative(given.drainTimeout, base.drainTimeout, 'drainTimeout', where),
   };
 }
@@ -262,6 +377,16 @@ function resolveSpawn(given: SpawnOptions, base: SpawnSpec, where: string, merge
     else throw new TypeError(`${where}: exec must be a path or a file: URL, got ${String(given.exec)}`);
   }
   if (!exec) throw new TypeError(`${where}: exec is required (the path of the worker script)`);
+  // Checked once here: otherwise every worker dies with its own "Cannot find module" stack.
+  if (given.exec !== undefined || !mergeEnv) {
+    const cwd = base.cwd ?? process.cwd();
+    const absolute = resolvePath(cwd, exec);
+    if (!existsSync(absolute)) {
+      throw new TypeError(
+        `${where}: exec ${JSON.stringify(exec)} does not exist (looked for ${absolute}); pass the path of the worker script, relative to the working directory or as new URL('./worker.js', import.meta.url)`,
+      );
+    }
+  }
   for (const key of ['args', 'execArgv'] as const) {
     const list = given[key];
     if (list !== undefined && (!Array.isArray(list) || list.some((item) => typeof item !== 'string'))) {

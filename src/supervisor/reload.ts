@@ -1,8 +1,10 @@
 /**
- * The rolling reload: slot by slot (or `parallel` slots at a time) fork the replacement, wait
- * until it is ready and has stayed up through its probation, and only then drain the old worker.
- * A replacement that fails aborts the reload before any more old workers are touched, so the
- * cluster never serves with fewer workers than before.
+ * The rolling reload: canary first, then parallel batches. The canary (one slot) forks its
+ * replacement, waits until it is ready and has stayed up through the probation, and only then
+ * drains its old worker; the other slots follow `parallel` at a time, each adopted as soon as it
+ * is ready (plus `batchProbation`). Every old worker is drained only after its replacement
+ * serves, so never fewer than `size` workers serve. A replacement that fails aborts the reload
+ * before any more old workers are touched.
  */
 import { ClosedError } from '../errors.js';
 import { ReloadError, type ReplacedWorker } from './errors.js';
@@ -39,9 +41,12 @@ export async function rollingReload(host: ReloadHost, plan: ReloadPlan): Promise
   const retiring: Promise<number | undefined>[] = [];
   let failure: { slot: number | undefined; cause: unknown } | undefined;
 
-  for (let i = 0; i < slots.length && !failure; i += plan.parallel) {
-    const batch = slots.slice(i, i + plan.parallel);
-    const outcomes = await Promise.allSettled(batch.map((slot) => replaceOne(host, plan, slot)));
+  for (const [n, batch] of planBatches(slots, plan).entries()) {
+    if (failure) break;
+    // Probation where it adds safety: on the first batch (the canary), which is the first to run
+    // the new release; the later ones only repeat what it proved.
+    const probation = n === 0 ? plan.probation : plan.batchProbation;
+    const outcomes = await Promise.allSettled(batch.map((slot) => replaceOne(host, plan, slot, probation)));
     for (const [j, outcome] of outcomes.entries()) {
       const slot = batch[j]!;
       if (outcome.status === 'rejected') {
@@ -82,17 +87,30 @@ export async function rollingReload(host: ReloadHost, plan: ReloadPlan): Promise
   return { replaced, killed, durationMs: Math.round(performance.now() - started) };
 }
 
+/** The canary (one slot, when asked for) and then batches of `parallel` slots. */
+export function planBatches(slots: number[], plan: Pick<ReloadPlan, 'canary' | 'parallel'>): number[][] {
+  const batches: number[][] = [];
+  let rest = slots;
+  if (plan.canary && slots.length > 0) {
+    batches.push(slots.slice(0, 1));
+    rest = slots.slice(1);
+  }
+  for (let i = 0; i < rest.length; i += plan.parallel) batches.push(rest.slice(i, i + plan.parallel));
+  return batches;
+}
+
 async function replaceOne(
   host: ReloadHost,
   plan: ReloadPlan,
   slot: number,
+  probation: number,
 ): Promise<{ member: Member; old: Member | undefined; ms: number }> {
   if (host.closing) throw new ClosedError('the cluster began shutting down');
   const started = performance.now();
   const member = host.forkReplacement(slot, plan.spec);
   try {
     await member.whenReady(plan.readyTimeout);
-    await member.staysUp(plan.probation);
+    await member.staysUp(probation);
     if (host.closing) throw new ClosedError('the cluster began shutting down');
   } catch (error) {
     await host.discard(member);

@@ -7,7 +7,7 @@ import type { Worker } from 'node:cluster';
 import type { EventEmitter } from 'eventemitter3';
 import { backoffDelay } from './backoff.js';
 import { CrashBudget } from './crash-budget.js';
-import type { RespawnFailed, SupervisorEvents, WorkerStatus } from './events.js';
+import type { LiveWorkerStatus, RespawnFailed, SupervisorEvents } from './events.js';
 import { forkWorker, Member, type SpawnSpec } from './member.js';
 import type { ResolvedClusterOptions } from './options.js';
 
@@ -26,6 +26,8 @@ interface Slot {
   timer: NodeJS.Timeout | undefined;
   /** The crash budget is spent: no more respawns until a reload. */
   stopped: boolean;
+  /** When the slot's last worker was forked (its stopped row shows it). */
+  lastStartedAt: number | undefined;
 }
 
 /** What the slots need from the supervisor. */
@@ -39,7 +41,7 @@ export interface SlotsHost {
   /** Hands a freshly forked worker to the primary bus. */
   attach(worker: Worker): void;
   /** One worker's status row. */
-  row(member: Member): WorkerStatus;
+  row(member: Member): LiveWorkerStatus;
 }
 
 /** The `size` slots of a supervised cluster and the workers serving them. */
@@ -52,17 +54,66 @@ export class WorkerSlots {
   constructor(options: ResolvedClusterOptions, host: SlotsHost) {
     this.#options = options;
     this.#host = host;
-    this.#slots = Array.from({ length: options.size }, (_, index) => ({
+    this.#slots = Array.from({ length: options.size }, (_, index) => this.#newSlot(index, options.spec));
+  }
+
+  #newSlot(index: number, spec: SpawnSpec): Slot {
+    return {
       index,
-      spec: options.spec,
+      spec,
       member: undefined,
       restarts: 0,
       attempt: 0,
       crashedId: -1,
-      budget: new CrashBudget(options.crashBudget),
+      budget: new CrashBudget(this.#options.crashBudget),
       timer: undefined,
       stopped: false,
-    }));
+      lastStartedAt: undefined,
+    };
+  }
+
+  /** How many slots there are. */
+  get size(): number {
+    return this.#slots.length;
+  }
+
+  /** Adds slots up to `size` (spawned with `spec`) and forks their workers, which serve at once. */
+  grow(size: number, spec: SpawnSpec): Member[] {
+    const added: Member[] = [];
+    while (this.#slots.length < size) {
+      const slot = this.#newSlot(this.#slots.length, spec);
+      this.#slots.push(slot);
+      slot.member = this.#launch(slot, spec);
+      added.push(slot.member);
+    }
+    return added;
+  }
+
+  /**
+   * Removes the slots from index `size` on (the ones added last): they take no new work at once
+   * and are never respawned. Returns their live workers, for the caller to drain.
+   */
+  shrink(size: number): Member[] {
+    const removed = this.#slots.splice(size);
+    const members: Member[] = [];
+    for (const slot of removed) {
+      if (slot.timer) clearTimeout(slot.timer);
+      slot.timer = undefined;
+      if (slot.member?.alive) members.push(slot.member);
+    }
+    // A reload's replacement can not be in flight here (scale and reload take turns), but a
+    // worker of a removed slot may be: every member whose slot is gone goes.
+    for (const member of this.#members.values()) {
+      if (member.slot >= size && !members.includes(member)) members.push(member);
+    }
+    return members;
+  }
+
+  /** The slots stopped by a crash loop that have no live worker, for their status rows. */
+  stoppedSlots(): Array<{ slot: number; restarts: number; startedAt: number | undefined }> {
+    return this.#slots
+      .filter((slot) => slot.stopped && !slot.member)
+      .map((slot) => ({ slot: slot.index, restarts: slot.restarts, startedAt: slot.lastStartedAt }));
   }
 
   /** The slot indexes, in order. */
@@ -131,8 +182,9 @@ export class WorkerSlots {
   }
 
   #launch(slot: Slot, spec: SpawnSpec): Member {
-    const worker = forkWorker(spec, slot.index);
+    const worker = forkWorker(spec, slot.index, this.#options.prefix);
     const member = new Member(worker, slot.index, slot.restarts);
+    slot.lastStartedAt = member.startedAt;
     this.#members.set(member.id, member);
     this.#host.attach(worker);
     worker.once('exit', () => this.#onExit(member));
@@ -151,8 +203,9 @@ export class WorkerSlots {
       signal: exit.signal,
       planned: member.planned,
     });
-    const slot = this.#slots[member.slot]!;
-    if (slot.member !== member) return; // a failed replacement or a retired worker: not the slot's
+    const slot = this.#slots[member.slot];
+    // A failed replacement, a retired worker, or one whose slot a scale-down removed: not the slot's.
+    if (!slot || slot.member !== member) return;
     slot.member = undefined;
     if (member.planned || this.#host.closing || !this.#host.started) return;
     slot.crashedId = member.id;
@@ -165,12 +218,21 @@ export class WorkerSlots {
   #crashed(slot: Slot, healthy: boolean): void {
     if (slot.budget.record()) {
       slot.stopped = true;
-      this.#host.events.emit('crashLoop', {
+      const loop = {
         slot: slot.index,
         id: slot.crashedId,
         crashes: slot.budget.count(),
         window: this.#options.crashBudget.window,
-      });
+      };
+      const events = this.#host.events;
+      // Nobody listening (not even the log): a crash loop must not go unnoticed. Once per loop.
+      if (events.listenerCount('crashLoop') === 0) {
+        process.emitWarning(
+          `clusterbus: slot ${loop.slot} crashed ${loop.crashes} times within ${loop.window} ms and is no longer respawned; the other slots keep serving, and a reload() revives it`,
+          { code: 'CLUSTERBUS_CRASH_LOOP' },
+        );
+      }
+      events.emit('crashLoop', loop);
       return;
     }
     slot.attempt = healthy ? 1 : slot.attempt + 1;

@@ -11,9 +11,18 @@ import { ClosedError } from '../errors.js';
 import type { RunOptions } from '../pool/options.js';
 import { TaskPool } from '../pool/pool.js';
 import type { PoolStats } from '../pool/stats.js';
-import { ClusterStartError, ReloadError, type StartFailure } from './errors.js';
-import type { ReloadResult, ShutdownResult, SupervisorEvents, WorkerStatus } from './events.js';
+import { ClusterStartError, ReloadError, ScaleError, type StartFailure } from './errors.js';
+import type {
+  LiveWorkerStatus,
+  ReloadResult,
+  ScaleResult,
+  ShutdownResult,
+  SupervisorEvents,
+  WorkerStatus,
+} from './events.js';
+import { attachLog } from './log.js';
 import { describeExit, type Member } from './member.js';
+import { MetricsSampler } from './metrics.js';
 import {
   mergeReloadOptions,
   type ReloadOptions,
@@ -27,11 +36,25 @@ import { type ReloadHost, rollingReload } from './reload.js';
 import { installSignals } from './signals.js';
 import { WorkerSlots } from './slots.js';
 
-interface QueuedReload {
-  options: ReloadOptions | undefined;
-  promise: Promise<ReloadResult>;
-  resolve(result: ReloadResult): void;
+/** A reload or scale asked for while another one runs: they take turns, and like requests coalesce. */
+type QueuedOperation =
+  | { kind: 'reload'; options: ReloadOptions | undefined; settle: Deferred<ReloadResult> }
+  | { kind: 'scale'; size: number; settle: Deferred<ScaleResult> };
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
   reject(error: unknown): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 /**
@@ -49,8 +72,14 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
   #started = false;
   #closing = false;
   #shutdown: Promise<ShutdownResult> | undefined;
-  #reloading: Promise<ReloadResult> | undefined;
-  #queued: QueuedReload | undefined;
+  /** The reload or scale running now; the next ones wait in #queued. */
+  #operation: Promise<unknown> | undefined;
+  readonly #queued: QueuedOperation[] = [];
+  readonly #sampler: MetricsSampler;
+  /** Workers whose bus said in its hello that it answers the status sampler. */
+  readonly #sampled = new Set<number>();
+  readonly #stopControl: () => void;
+  readonly #stopLog: (() => void) | undefined;
   #removeSignals: (() => void) | undefined;
   /** Shutdown signals received so far: the second one kills without waiting. */
   #shutdownSignals = 0;
@@ -84,6 +113,29 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     this.#slots = this.#createSlots();
     this.#stopWatching = this.#bus.watchWorkers((info) => this.#onBusChange(info));
     this.#reloadHost = this.#createReloadHost();
+    this.#sampler = new MetricsSampler(
+      {
+        workers: () =>
+          this.#slots.members().map((m) => ({ id: m.id, pid: m.pid, answers: this.#sampled.has(m.id) })),
+        ask: (id) => this.#bus.sendControl(id, 'metrics').catch(() => {}),
+      },
+      this.#options.sampleInterval,
+    );
+    this.#stopControl = this.#bus.onControl((id, message) => {
+      if (message.c === 'hello') {
+        if ((message.d as { metrics?: unknown } | undefined)?.metrics === 1) this.#sampled.add(id);
+      } else if (message.c === 'metrics') {
+        this.#sampler.report(id, message.d);
+      } else if (message.c === 'fatal') {
+        const member = this.#slots.member(id);
+        if (member) member.fatal = describeFatal(message.d);
+      }
+    });
+    this.on('workerExit', (exit) => {
+      this.#sampled.delete(exit.id);
+      this.#sampler.forget(exit.id);
+    });
+    this.#stopLog = this.#options.logger ? attachLog(this, this.#options.logger) : undefined;
   }
 
   /**
@@ -117,9 +169,9 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     return this.#pool.stats();
   }
 
-  /** How many slots the cluster keeps filled. */
+  /** How many slots the cluster keeps filled (a `scale()` changes it at once). */
   get size(): number {
-    return this.#options.size;
+    return this.#slots.size;
   }
 
   /** True once a shutdown began. */
@@ -132,12 +184,29 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     return this.#slots.crashLooped();
   }
 
-  /** One row per live worker (copies), ordered by slot. */
+  /**
+   * One row per live worker, plus one `state: 'stopped'` row per slot a crash loop stopped
+   * (copies), ordered by slot. CPU, memory and event-loop delay come from the sampler (every
+   * `sampleInterval` ms; see the README's status columns).
+   */
   status(): WorkerStatus[] {
-    return this.#slots
-      .members()
-      .sort((a, b) => a.slot - b.slot || a.startedAt - b.startedAt)
-      .map((member) => this.#row(member));
+    const rows: WorkerStatus[] = this.#slots.members().map((member) => this.#row(member));
+    for (const stopped of this.#slots.stoppedSlots()) {
+      rows.push({
+        id: undefined,
+        pid: undefined,
+        slot: stopped.slot,
+        state: 'stopped',
+        startedAt: stopped.startedAt,
+        uptime: 0,
+        restarts: stopped.restarts,
+        inFlight: 0,
+        cpu: undefined,
+        memory: undefined,
+        eventLoopDelay: undefined,
+      });
+    }
+    return rows.sort((a, b) => a.slot - b.slot || (a.startedAt ?? 0) - (b.startedAt ?? 0));
   }
 
   /**
@@ -159,23 +228,72 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
    */
   reload(options?: ReloadOptions): Promise<ReloadResult> {
     resolveReloadOptions(options, this.#options); // eager validation
-    if (this.#closing) return Promise.reject(new ClosedError('reload(): the cluster is shutting down'));
-    if (!this.#started) {
-      return Promise.reject(new ClosedError('reload(): the cluster has not started; await start() first'));
+    const refused = this.#refuse('reload()');
+    if (refused) return Promise.reject(refused);
+    if (!this.#operation) return this.#track(this.#runReload(options));
+    const queued = this.#queued.find((op) => op.kind === 'reload');
+    if (queued) {
+      queued.options = mergeReloadOptions(queued.options, options);
+      return queued.settle.promise;
     }
-    if (!this.#reloading) return this.#runReload(options);
-    if (this.#queued) {
-      this.#queued.options = mergeReloadOptions(this.#queued.options, options);
-      return this.#queued.promise;
+    const settle = deferred<ReloadResult>();
+    this.#queued.push({ kind: 'reload', options, settle });
+    return settle.promise;
+  }
+
+  /**
+   * Grows or shrinks the cluster to `size` slots while it serves. Growing forks the new slots'
+   * workers and resolves once they are ready (they take work as soon as they are); shrinking
+   * removes the highest slots (the ones added last) at once — the pool and `status()` stop using
+   * them immediately — and drains their workers gracefully. Takes turns with reloads: a scale asked
+   * for while a reload or another scale runs waits for it, and scales waiting together coalesce
+   * (the last size asked for wins; every caller gets that run's result). Rejects with
+   * {@link ScaleError} when a new worker does not become ready (its slot stays and is respawned).
+   * @throws RangeError for a size that is not an integer >= 1 (synchronously).
+   */
+  scale(size: number): Promise<ScaleResult> {
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) {
+      throw new RangeError(`scale(size): size must be an integer >= 1, got ${String(size)}`);
     }
-    let resolve!: (result: ReloadResult) => void;
-    let reject!: (error: unknown) => void;
-    const promise = new Promise<ReloadResult>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    this.#queued = { options, promise, resolve, reject };
-    return promise;
+    const refused = this.#refuse('scale()');
+    if (refused) return Promise.reject(refused);
+    if (!this.#operation) return this.#track(this.#runScale(size));
+    const queued = this.#queued.find((op) => op.kind === 'scale');
+    if (queued) {
+      queued.size = size;
+      return queued.settle.promise;
+    }
+    const settle = deferred<ScaleResult>();
+    this.#queued.push({ kind: 'scale', size, settle });
+    return settle.promise;
+  }
+
+  #refuse(what: string): Error | undefined {
+    if (this.#closing) return new ClosedError(`${what}: the cluster is shutting down`);
+    if (!this.#started) return new ClosedError(`${what}: the cluster has not started; await start() first`);
+    return undefined;
+  }
+
+  /** Marks `run` as the operation in progress; when it settles, the next queued one starts. */
+  #track<T>(run: Promise<T>): Promise<T> {
+    this.#operation = run;
+    const next = () => {
+      this.#operation = undefined;
+      const op = this.#queued.shift();
+      if (!op) return;
+      if (this.#closing) {
+        op.settle.reject(new ClosedError(`${op.kind}(): the cluster is shutting down`));
+        for (const rest of this.#queued.splice(0)) {
+          rest.settle.reject(new ClosedError(`${rest.kind}(): the cluster is shutting down`));
+        }
+        return;
+      }
+      if (op.kind === 'reload')
+        this.#track(this.#runReload(op.options)).then(op.settle.resolve, op.settle.reject);
+      else this.#track(this.#runScale(op.size)).then(op.settle.resolve, op.settle.reject);
+    };
+    run.then(next, next);
+    return run;
   }
 
   /**
@@ -202,6 +320,7 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
 
   async #start(): Promise<this> {
     if (this.#closing) throw new ClosedError('start(): the cluster was shut down');
+    const started = performance.now();
     // Before forking: a Ctrl-C while the workers boot must drain them, not kill the primary outright.
     const signals = this.#options.signals;
     if (signals) {
@@ -225,7 +344,7 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
           : member.exit
             ? `${member.name} ${describeExit(member.exit)} while the others were starting`
             : undefined;
-      if (reason) failures.push({ slot: member.slot, id: member.id, pid: member.pid, reason });
+      if (reason) failures.push(startFailure(member, reason));
     }
     if (failures.length > 0 || this.#closing) {
       // A shutdown asked for during start (shutdown() or a signal) explains the exits itself:
@@ -233,15 +352,74 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
       const stoppedOnPurpose = this.#closing;
       await this.shutdown({ timeout: Math.min(this.#options.drainTimeout, 2_000), reason: 'start failed' });
       const list = failures.map((f) => `slot ${f.slot}: ${f.reason}`).join('; ');
-      throw new ClusterStartError(
+      // Blame ready() only when a worker stayed alive without calling it; an exit is the script's.
+      const hint = failures.some((f) => f.code === undefined && f.signal === undefined)
+        ? 'check the worker script and that it calls bus.ready() once it can serve'
+        : 'check the worker script (its stderr says more)';
+      const error = new ClusterStartError(
         stoppedOnPurpose
           ? 'startCluster(): the cluster was shut down while starting (shutdown() or a signal arrived before every worker was ready)'
-          : `startCluster(): ${failures.length} of ${members.length} workers failed to start (${list}); check the worker script and that it calls bus.ready()`,
+          : `startCluster(): ${failures.length} of ${members.length} workers failed to start (${list}); ${hint}`,
         failures,
       );
+      this.#options.logger?.error(error.message, { failures });
+      throw error;
     }
     this.#started = true;
+    this.#sampler.start();
+    this.#options.logger?.info(
+      `started ${members.length} worker${members.length === 1 ? '' : 's'} (pids ${members.map((m) => m.pid).join(', ')}) in ${Math.round(performance.now() - started)} ms`,
+      { size: members.length, pids: members.map((m) => m.pid) },
+    );
     return this;
+  }
+
+  // ---- scale ---------------------------------------------------------------------------------
+
+  async #runScale(size: number): Promise<ScaleResult> {
+    const started = performance.now();
+    const previous = this.#slots.size;
+    const done = (result: Omit<ScaleResult, 'durationMs'>): ScaleResult => {
+      const full = { ...result, durationMs: Math.round(performance.now() - started) };
+      if (previous !== size) {
+        this.#options.logger?.info(
+          `scaled from ${previous} to ${size} workers in ${full.durationMs} ms${full.started.length > 0 ? ` (started ${full.started.join(', ')})` : ''}${full.stopped.length > 0 ? ` (stopped ${full.stopped.join(', ')})` : ''}`,
+          full,
+        );
+      }
+      this.emit('scaled', full);
+      return full;
+    };
+    if (size === previous) return done({ previous, size, started: [], stopped: [] });
+    if (size < previous) {
+      const leaving = this.#slots.shrink(size);
+      this.#options.size = size;
+      this.#pool.refresh();
+      await Promise.all(leaving.map((member) => this.#retire(member, this.#options.drainTimeout, 'scale')));
+      return done({ previous, size, started: [], stopped: leaving.map((m) => m.id) });
+    }
+    const members = this.#slots.grow(size, this.#options.spec);
+    this.#options.size = size;
+    this.#pool.refresh();
+    const outcomes = await Promise.allSettled(members.map((m) => m.whenReady(this.#options.readyTimeout)));
+    const failures: StartFailure[] = [];
+    for (const [i, outcome] of outcomes.entries()) {
+      const member = members[i]!;
+      if (outcome.status === 'fulfilled') continue;
+      failures.push(startFailure(member, (outcome.reason as Error).message));
+      // One that never said ready is killed: its exit counts as a crash of its slot (respawn, budget).
+      if (member.alive && !member.planned) member.kill();
+    }
+    const ready = members.filter((m) => m.readyAt !== undefined).map((m) => m.id);
+    if (failures.length > 0) {
+      const error = new ScaleError(
+        `scale(${size}): ${failures.length} of ${members.length} new workers failed to start (${failures.map((f) => `slot ${f.slot}: ${f.reason}`).join('; ')}); their slots are respawned with backoff like crashed ones`,
+        { started: ready, failures },
+      );
+      this.#options.logger?.error(error.message, { failures });
+      throw error;
+    }
+    return done({ previous, size, started: ready, stopped: [] });
   }
 
   // ---- members -------------------------------------------------------------------------------
@@ -291,57 +469,48 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     return false;
   }
 
-  #row(member: Member): WorkerStatus {
+  #row(member: Member): LiveWorkerStatus {
     return {
       id: member.id,
       pid: member.pid,
       slot: member.slot,
       state: member.state,
       startedAt: member.startedAt,
+      uptime: Date.now() - member.startedAt,
       restarts: member.restarts,
       inFlight: this.#bus.worker(member.id)?.inFlight ?? 0,
+      ...this.#sampler.read(member.id),
     };
   }
 
   // ---- reload --------------------------------------------------------------------------------
 
   #runReload(options: ReloadOptions | undefined): Promise<ReloadResult> {
-    let run: Promise<ReloadResult>;
+    let plan: ReturnType<typeof resolveReloadOptions>;
     try {
-      const plan = resolveReloadOptions(options, this.#options);
-      this.emit('reloadStart', { slots: this.#slots.indexes().length, parallel: plan.parallel });
-      run = rollingReload(this.#reloadHost, plan).then(
-        (result) => {
-          this.#options.spec = plan.spec;
-          this.emit('reloadDone', result);
-          return result;
-        },
-        (error: unknown) => {
-          const failure =
-            error instanceof ReloadError
-              ? error
-              : new ReloadError(`reload failed: ${(error as Error)?.message}`, {
-                  cause: error,
-                  replaced: [],
-                });
-          this.emit('reloadFailed', failure);
-          throw failure;
-        },
-      );
+      plan = resolveReloadOptions(options, this.#options);
     } catch (error) {
-      run = Promise.reject(error);
+      return Promise.reject(error);
     }
-    this.#reloading = run;
-    const next = () => {
-      this.#reloading = undefined;
-      const queued = this.#queued;
-      this.#queued = undefined;
-      if (!queued) return;
-      if (this.#closing) queued.reject(new ClosedError('reload(): the cluster is shutting down'));
-      else this.#runReload(queued.options).then(queued.resolve, queued.reject);
-    };
-    run.then(next, next);
-    return run;
+    this.emit('reloadStart', { slots: this.#slots.indexes().length, parallel: plan.parallel });
+    return rollingReload(this.#reloadHost, plan).then(
+      (result) => {
+        this.#options.spec = plan.spec;
+        this.emit('reloadDone', result);
+        return result;
+      },
+      (error: unknown) => {
+        const failure =
+          error instanceof ReloadError
+            ? error
+            : new ReloadError(`reload failed: ${(error as Error)?.message}`, {
+                cause: error,
+                replaced: [],
+              });
+        this.emit('reloadFailed', failure);
+        throw failure;
+      },
+    );
   }
 
   #createReloadHost(): ReloadHost {
@@ -390,9 +559,14 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
         ((await this.#retire(member, timeout, reason)) ? drained : killed).push(member.id);
       }),
     );
-    await this.#reloading?.catch(() => {});
+    await this.#operation?.catch(() => {});
+    for (const op of this.#queued.splice(0)) {
+      op.settle.reject(new ClosedError(`${op.kind}(): the cluster is shutting down`));
+    }
+    this.#sampler.stop();
     this.#removeSignals?.();
     this.#stopWatching();
+    this.#stopControl();
     this.#bus.close();
     const result: ShutdownResult = {
       graceful: killed.length === 0,
@@ -401,6 +575,7 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
       durationMs: Math.round(performance.now() - started),
     };
     this.emit('shutdownDone', result);
+    this.#stopLog?.();
     return result;
   }
 
@@ -435,4 +610,25 @@ export function startCluster<C extends Contract>(options: StartClusterOptions<C>
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** A start failure row for `member`, with how it exited and what it died of when known. */
+function startFailure(member: Member, reason: string): StartFailure {
+  const failure: StartFailure = { slot: member.slot, id: member.id, pid: member.pid, reason };
+  if (member.exit) {
+    failure.code = member.exit.code;
+    failure.signal = member.exit.signal;
+  }
+  if (member.fatal) failure.error = member.fatal;
+  return failure;
+}
+
+/** `TypeError: boom` from a worker's `fatal` report (wire data: checked and bounded). */
+function describeFatal(data: unknown): string | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const d = data as { name?: unknown; message?: unknown; code?: unknown };
+  const name = typeof d.name === 'string' ? d.name.slice(0, 100) : 'Error';
+  const message = typeof d.message === 'string' ? d.message.slice(0, 500) : '';
+  const code = typeof d.code === 'string' ? ` [${d.code.slice(0, 50)}]` : '';
+  return `${name}${code}: ${message}`;
 }

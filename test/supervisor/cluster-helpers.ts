@@ -5,6 +5,7 @@
 import cluster from 'node:cluster';
 import { afterEach } from 'vitest';
 import {
+  type LiveWorkerStatus,
   type StartClusterOptions,
   type Supervisor,
   type SupervisorEvents,
@@ -32,6 +33,7 @@ export function useClusters() {
       size: 2,
       probation: 100,
       signals: false,
+      log: false,
       ...options,
     });
     started.add(supervisor);
@@ -91,4 +93,9 @@ export async function waitGone(pids: number[], timeoutMs: number): Promise<numbe
     alive = alive.filter(isAlive);
   }
   return alive;
+}
+
+/** The rows of live workers (a crash loop's `stopped` rows left out), ordered by slot. */
+export function liveStatus(supervisor: Supervisor<any>): LiveWorkerStatus[] {
+  return supervisor.status().filter((row): row is LiveWorkerStatus => row.state !== 'stopped');
 }

@@ -14,14 +14,14 @@ import {
 } from '../../src/index.js';
 import { contract } from '../fixtures/contract.js';
 import { fixturePath, workerMessages } from '../helpers/cluster.js';
-import { nextEvent, recordEvents, useClusters } from './cluster-helpers.js';
+import { liveStatus, nextEvent, recordEvents, useClusters } from './cluster-helpers.js';
 
 const start = useClusters();
 
 describe('startCluster', () => {
   it('forks size workers, resolves once all are ready, and reports one status row each', async () => {
     const cluster = await start('supervisor-worker.ts');
-    const rows = cluster.status();
+    const rows = liveStatus(cluster);
     expect(rows.map((r) => [r.slot, r.state, r.restarts, r.inFlight])).toEqual([
       [0, 'ready', 0, 0],
       [1, 'ready', 0, 0],
@@ -74,7 +74,7 @@ describe('startCluster', () => {
     const forked = nextEvent(supervisor, 'workerFork');
     const starting = supervisor.start().catch((e) => e);
     await forked;
-    const result = await supervisor.shutdown({ timeout: 2_000 });
+    const result = await supervisor.shutdown({ timeout: 10_000 });
     const error = await starting;
     expect(error).toBeInstanceOf(ClusterStartError);
     expect(error.message).toMatch(/shut down while starting/);
@@ -92,7 +92,7 @@ describe('startCluster', () => {
 describe('respawn', () => {
   it('respawns a worker killed with SIGKILL into its slot, with a new pid', async () => {
     const cluster = await start('supervisor-worker.ts', { backoff: { min: 50, max: 200 } });
-    const [victim] = cluster.status();
+    const [victim] = liveStatus(cluster);
     const exit = nextEvent(cluster, 'workerExit');
     const scheduled = nextEvent(cluster, 'respawnScheduled');
     const ready = nextEvent(cluster, 'workerReady', (w) => w.slot === victim!.slot);
@@ -102,7 +102,7 @@ describe('respawn', () => {
     const fresh = await ready;
     expect(fresh.pid).not.toBe(victim!.pid);
     expect(fresh.restarts).toBe(1);
-    expect(cluster.status().map((r) => r.state)).toEqual(['ready', 'ready']);
+    expect(liveStatus(cluster).map((r) => r.state)).toEqual(['ready', 'ready']);
   });
 
   it('stops respawning a crash-looping slot, keeps serving on the rest, and a reload revives it', async () => {
@@ -114,7 +114,7 @@ describe('respawn', () => {
     });
     try {
       const events = recordEvents(cluster, ['respawnScheduled', 'crashLoop']);
-      const [victim, survivor] = cluster.status();
+      const [victim, survivor] = liveStatus(cluster);
       writeFileSync(crashFile, '');
       const loop = nextEvent(cluster, 'crashLoop');
       process.kill(victim!.pid!, 'SIGKILL');
@@ -122,13 +122,25 @@ describe('respawn', () => {
       const attempts = events.filter(([name]) => name === 'respawnScheduled').map(([, e]) => e.attempt);
       expect(attempts).toEqual([1, 2]);
       expect(cluster.crashLoopedSlots()).toEqual([victim!.slot]);
-      expect(cluster.status().map((r) => r.id)).toEqual([survivor!.id]);
+      // The stopped slot keeps a row that says so; the survivor serves on.
+      const rows = cluster.status();
+      expect(rows.map((r) => [r.slot, r.id, r.state])).toEqual(
+        [
+          [victim!.slot, undefined, 'stopped'],
+          [survivor!.slot, survivor!.id, survivor!.state],
+        ].sort((a, b) => (a[0] as number) - (b[0] as number)),
+      );
+      expect(rows.find((r) => r.state === 'stopped')).toMatchObject({
+        pid: undefined,
+        restarts: 2,
+        uptime: 0,
+      });
       expect((await cluster.bus.call(survivor!.id, 'stats')).pid).toBe(survivor!.pid);
 
       rmSync(crashFile, { force: true });
       await cluster.reload();
       expect(cluster.crashLoopedSlots()).toEqual([]);
-      expect(cluster.status().map((r) => r.state)).toEqual(['ready', 'ready']);
+      expect(liveStatus(cluster).map((r) => r.state)).toEqual(['ready', 'ready']);
     } finally {
       rmSync(crashFile, { force: true });
     }
@@ -142,7 +154,7 @@ describe('respawn', () => {
     const cluster = await start('supervisor-worker.ts', { size: 1, backoff: { min: 50, max: 400 } });
     try {
       const events = recordEvents(cluster, ['respawnScheduled', 'respawnFailed', 'crashLoop']);
-      const [victim] = cluster.status();
+      const [victim] = liveStatus(cluster);
       const secondFailure = nextEvent(cluster, 'respawnFailed', (f) => f.attempt === 2);
       process.env[BIG_ENV] = 'x'.repeat(256 * 1024);
       process.kill(victim!.pid!, 'SIGKILL');
@@ -160,7 +172,7 @@ describe('respawn', () => {
         ['respawnFailed', 2],
         ['respawnScheduled', 3],
       ]);
-      expect(cluster.status().map((r) => r.state)).toEqual(['ready']);
+      expect(liveStatus(cluster).map((r) => r.state)).toEqual(['ready']);
     } finally {
       delete process.env[BIG_ENV];
     }
@@ -176,7 +188,7 @@ describe('respawn', () => {
     const onWarning = (warning: Error) => warnings.push(warning);
     process.on('warning', onWarning);
     try {
-      const [victim] = cluster.status();
+      const [victim] = liveStatus(cluster);
       const loop = nextEvent(cluster, 'crashLoop');
       process.env[BIG_ENV] = 'x'.repeat(256 * 1024);
       process.kill(victim!.pid!, 'SIGKILL');
@@ -198,8 +210,8 @@ describe('respawn', () => {
 describe('shutdown', () => {
   it("gives a worker's hooks a deadline before the primary's: a hook that honours ctx.signal drains in time", async () => {
     const cluster = await start('supervisor-worker.ts', { env: { HOOK_UNTIL_ABORT: '1' } });
-    const ids = cluster.status().map((row) => row.id);
-    const result = await cluster.shutdown({ timeout: 1_500 });
+    const ids = liveStatus(cluster).map((row) => row.id);
+    const result = await cluster.shutdown({ timeout: 5_000 });
     expect(result).toMatchObject({ graceful: true, killed: [], drained: ids.sort((a, b) => a - b) });
   });
 
@@ -212,13 +224,13 @@ describe('shutdown', () => {
     await owner.shutdown({ timeout: 3_000 });
     expect(process.listenerCount('SIGTERM')).toBe(listeners - 1);
     const next = await start('supervisor-worker.ts', { size: 1, signals: { exit: false } });
-    expect(next.status()).toHaveLength(1);
+    expect(liveStatus(next)).toHaveLength(1);
   });
 
   it('drains every worker in parallel: hooks run, in-flight calls finish, workers exit 0', async () => {
     const cluster = await start('supervisor-worker.ts');
     const exits = recordEvents(cluster, ['workerExit']);
-    const [first] = cluster.status();
+    const [first] = liveStatus(cluster);
     const running = workerMessages((m) => m.sleeping === 800);
     const pending = cluster.bus.call(first!.id, 'sleep', { ms: 800 });
     await running;
@@ -231,14 +243,14 @@ describe('shutdown', () => {
       [0, null, true],
       [0, null, true],
     ]);
-    expect(cluster.status()).toEqual([]);
+    expect(liveStatus(cluster)).toEqual([]);
     expect(await cluster.shutdown()).toBe(result); // idempotent
     await expect(cluster.reload()).rejects.toThrow(/shutting down/);
   });
 
   it('SIGKILLs the workers that miss the deadline and reports it', async () => {
     const cluster = await start('supervisor-worker.ts');
-    const [stuck] = cluster.status();
+    const [stuck] = liveStatus(cluster);
     const running = workerMessages((m) => m.sleeping === 20_000);
     const pending = cluster.bus.call(stuck!.id, 'sleep', { ms: 20_000 }).catch((e) => e);
     await running;
@@ -251,7 +263,7 @@ describe('shutdown', () => {
 
   it("shutdown during a reload's probation lets the replacement drain; the in-flight call succeeds; result is accurate", async () => {
     const cluster = await start('supervisor-worker.ts', { size: 1, probation: 800 });
-    const [old] = cluster.status();
+    const [old] = liveStatus(cluster);
     const exits = recordEvents(cluster, ['workerExit']);
     const replacementReady = nextEvent(cluster, 'workerReady', (w) => w.id !== old!.id);
     const reload = cluster.reload().catch((e) => e);
@@ -279,7 +291,7 @@ describe('shutdown', () => {
 
   it('a worker killed by a signal while draining is reported as killed, not drained', async () => {
     const cluster = await start('supervisor-worker.ts', { size: 1 });
-    const [victim] = cluster.status();
+    const [victim] = liveStatus(cluster);
     const running = workerMessages((m) => m.sleeping === 5_000);
     const pending = cluster.bus.call(victim!.id, 'sleep', { ms: 5_000 }).catch((e) => e);
     await running;
@@ -313,12 +325,12 @@ describe('shutdown', () => {
 describe('rolling reload', () => {
   it('replaces every worker with a new one, forking and waiting for ready before draining the old', async () => {
     const cluster = await start('supervisor-worker.ts');
-    const before = cluster.status();
+    const before = liveStatus(cluster);
     const events = recordEvents(cluster, ['workerReady', 'workerDraining', 'reloadStep', 'reloadDone']);
     const result = await cluster.reload({ env: { VERSION: 'v2' } });
     expect(result.replaced.map((r) => r.oldId)).toEqual(before.map((r) => r.id));
     expect(result.killed).toEqual([]);
-    const after = cluster.status();
+    const after = liveStatus(cluster);
     expect(after).toHaveLength(2);
     for (const row of after) expect(before.map((r) => r.pid)).not.toContain(row.pid);
     // Each old worker is drained only after its replacement said ready.
@@ -334,7 +346,7 @@ describe('rolling reload', () => {
 
   it('reports the old workers it had to SIGKILL because they did not drain in time', async () => {
     const cluster = await start('supervisor-worker.ts', { size: 1 });
-    const [old] = cluster.status();
+    const [old] = liveStatus(cluster);
     const running = workerMessages((m) => m.sleeping === 10_000);
     const cut = cluster.bus.call(old!.id, 'sleep', { ms: 10_000 }).catch((e) => e);
     await running;
@@ -354,7 +366,7 @@ describe('rolling reload', () => {
     await Promise.all([first, deploy]);
     // Never interleaved: start, done, start, done.
     expect(events.map(([name]) => name)).toEqual(['reloadStart', 'reloadDone', 'reloadStart', 'reloadDone']);
-    await expect(cluster.bus.call(cluster.status()[0]!.id, 'echo', { text: 'x' })).resolves.toEqual({
+    await expect(cluster.bus.call(liveStatus(cluster)[0]!.id, 'echo', { text: 'x' })).resolves.toEqual({
       text: 'x@v3',
     });
     expect(() => cluster.reload({ concurrency: 2 } as never)).toThrow(/no "concurrency" option/);
@@ -362,7 +374,7 @@ describe('rolling reload', () => {
 
   it('aborts when a replacement cannot boot: the old workers keep serving, the old code stays the default', async () => {
     const cluster = await start('supervisor-worker.ts');
-    const before = cluster.status().map((r) => r.pid);
+    const before = liveStatus(cluster).map((r) => r.pid);
     const failed = nextEvent(cluster, 'reloadFailed');
     const error = await cluster.reload({ exec: fixturePath('http-broken.ts') }).catch((e) => e);
     expect(error).toBeInstanceOf(ReloadError);
@@ -373,7 +385,7 @@ describe('rolling reload', () => {
       /reload aborted at slot 0 after replacing 0 of 2 workers: .*exited with code 1/,
     );
     expect(await failed).toBe(error);
-    expect(cluster.status().map((r) => r.pid)).toEqual(before);
+    expect(liveStatus(cluster).map((r) => r.pid)).toEqual(before);
     expect((await cluster.bus.callAll('stats')).filter((r) => r.ok)).toHaveLength(2);
     // The next plain reload uses the last good script, not the broken one.
     const result = await cluster.reload();

@@ -1,0 +1,101 @@
+/**
+ * The same worker file without a clusterbus supervisor: run as plain `node worker` (docker,
+ * systemd), and forked by a parent that has an IPC channel but no clusterbus bus.
+ */
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixturePath } from '../helpers/cluster.js';
+
+const running = new Set<ChildProcess>();
+afterEach(() => {
+  for (const child of running)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  running.clear();
+});
+
+/** Collects the JSON lines a fixture prints; `next(event)` waits for one. */
+function watch(child: ChildProcess) {
+  running.add(child);
+  const lines: any[] = [];
+  const waiters = new Set<() => void>();
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (!line.startsWith('{')) return;
+    lines.push(JSON.parse(line));
+    for (const wake of [...waiters]) wake();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const next = (event: string, timeoutMs = 20_000) =>
+    new Promise<any>((resolve, reject) => {
+      const check = () => {
+        const hit = lines.find((line) => line.event === event);
+        if (!hit) return;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve(hit);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`no "${event}" line within ${timeoutMs} ms: ${JSON.stringify(lines)}`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+  return { lines, next, exited };
+}
+
+describe('a worker run by plain node (no IPC channel)', () => {
+  it('ready() resolves at once, calls to the primary fail fast with NO_PRIMARY, SIGTERM runs the onShutdown hooks and exits 0', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fixturePath('standalone-worker.ts')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const worker = watch(child);
+    const ready = await worker.next('ready');
+    expect(ready).toMatchObject({ ok: true, isReady: true });
+    const call = await worker.next('call');
+    expect(call).toMatchObject({ ok: false, code: 'NO_PRIMARY', name: 'NoPrimaryError' });
+    expect(call.message).toMatch(
+      /call "config" failed: no clusterbus primary: this process has no IPC channel/,
+    );
+    expect(call.ms).toBeLessThan(1_000); // not the call's 20 s timeout
+    child.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(worker.lines.find((line) => line.event === 'hook')).toMatchObject({
+      reason: 'SIGTERM',
+      timeout: 10_000,
+    });
+  });
+
+  it('SIGINT drains too; a second signal while a hook hangs exits at once', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fixturePath('standalone-worker.ts')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, HOOK_HANG: '1' },
+    });
+    const worker = watch(child);
+    await worker.next('ready');
+    child.kill('SIGINT');
+    expect(await worker.next('hook')).toMatchObject({ reason: 'SIGINT' });
+    child.kill('SIGINT');
+    // 128 + 2: the conventional code of a process ended by SIGINT, well before the 10 s deadline.
+    expect(await worker.exited).toEqual({ code: 130, signal: null });
+  });
+});
+
+describe('a worker forked by a parent without a clusterbus bus', () => {
+  it('ready() rejects with NO_PRIMARY saying no clusterbus primary answered, and isReady stays false', async () => {
+    const child = fork(fixturePath('standalone-worker.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      env: { ...process.env, HELLO_MS: '500' },
+    });
+    const worker = watch(child);
+    const ready = await worker.next('ready');
+    expect(ready).toMatchObject({ ok: false, code: 'NO_PRIMARY', isReady: false });
+    expect(ready.message).toMatch(/no clusterbus primary answered within 500 ms/);
+    // The parent's own signal still drains it (no supervisor would).
+    child.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+  });
+});
