@@ -24,7 +24,8 @@ async function setup(serialization: 'json' | 'advanced') {
   const workerIds: string[] = [];
   const primaryIds: string[] = [];
   const never = (ids: string[]) => (_input: undefined, ctx: { callId: string; signal: AbortSignal }) => {
-    ids.push(ctx.callId);
+    // ctx.callId is `<caller instance>:<wire id>`; the wire carries only the short id after the colon.
+    ids.push(ctx.callId.slice(ctx.callId.lastIndexOf(':') + 1));
     return new Promise<string>((_resolve, reject) =>
       ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
     );

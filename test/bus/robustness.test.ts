@@ -113,11 +113,10 @@ describe('forged or malformed wire data', () => {
   it('the primary ignores a relayed-from id a worker makes up, and refuses a non-integer one', async () => {
     const { primary, pairs } = await cluster();
     const replies: unknown[] = [];
-    // Replies of one turn may travel as one batch envelope: look inside.
+    // Replies posted in one turn travel as one batch envelope: look inside.
     pairs[0]!.b.onMessage((value) => {
       const batch = value as { k?: string; b?: unknown[] };
-      if (batch.k === 'batch' && Array.isArray(batch.b)) replies.push(...batch.b);
-      else replies.push(value);
+      replies.push(...(batch.k === 'batch' && Array.isArray(batch.b) ? batch.b : [value]));
     });
     const errors: Error[] = [];
     primary.on('error', (error) => errors.push(error));
