@@ -47,6 +47,8 @@ export interface CallRoute {
   def?: ProcedureDef | undefined;
   /** Ask the primary to relay the call. */
   to?: number | 'all';
+  /** Fleet mode: with `to`, the host whose worker it is. */
+  host?: string;
   /** With `to: 'all'`, include the caller. */
   self?: boolean;
   /** How the error messages name the call target, when relayed. */

@@ -26,38 +26,24 @@ import type {
 import { ClosedError, PeerGoneError } from '../errors.js';
 import { assertCallOptionNames, assertOptionNames, optionNames } from '../options-check.js';
 import { Peer } from '../peer.js';
-import type { ControlCommand, ControlMessage, EventMessage } from '../protocol.js';
+import type {
+  ControlCommand,
+  ControlMessage,
+  EventMessage,
+  ReplyMessage,
+  RequestMessage,
+} from '../protocol.js';
 import { clusterWorkerTransport } from '../transports/cluster-worker.js';
 import type { Transport, TransportOptions } from '../transports/transport.js';
 import { type ErrorListener, EventHub, type EventListener, type EventSubscriber } from './event-hub.js';
 import { type GatherOptions, type GatherResult, gather } from './gather.js';
 import { resolveHandlers } from './handlers.js';
-import { fanOut, relayRequest } from './relay.js';
+import { announcePeers, type Link, toInfo, type WorkerInfo, type WorkerState } from './links.js';
+import { fanOut, type HostRelay, type RelayRegistry, relayRequest } from './relay.js';
 import { routeTable, unknownMethodError } from './routes.js';
 import { waitForReady } from './wait-ready.js';
 
-/** Where a worker is in its life, as the bus sees it. */
-export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
-
-/** A read-only snapshot of one worker link. */
-export interface WorkerInfo {
-  id: number;
-  pid: number | undefined;
-  state: WorkerState;
-  /** True once the worker's bus answered the handshake. */
-  connected: boolean;
-  /** Calls from the primary to this worker still pending. */
-  inFlight: number;
-  /** Calls from this worker the primary is still serving. */
-  handling: number;
-  /**
-   * Calls to this worker that timed out or were aborted and that its handler has not answered
-   * yet: it is probably still running them (a handler that ignores `ctx.signal`).
-   */
-  abandoned: number;
-  /** When the bus attached to it (ms since epoch). */
-  attachedAt: number;
-}
+export type { WorkerInfo, WorkerState } from './links.js';
 
 /** Handlers for the procedures the primary serves, typed from the contract. */
 export type PrimaryHandlers<C> = {
@@ -99,17 +85,9 @@ const BUS_OPTION_NAMES = optionNames<PrimaryBusOptions<Contract>>({
   timeout: true,
   autoAttach: true,
   maxPendingSends: true,
+  maxBatchBytes: true,
 });
 const BROADCAST_OPTION_NAMES = optionNames<BroadcastOptions>({ includeStarting: true });
-
-interface Link {
-  id: number;
-  pid: number | undefined;
-  state: WorkerState;
-  peer: Peer;
-  worker: Worker | undefined;
-  attachedAt: number;
-}
 
 /** The primary's end of the bus. Create with {@link createPrimaryBus}. */
 export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
@@ -123,6 +101,12 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   readonly #watchers = new Set<(info: WorkerInfo) => void>();
   readonly #controlListeners = new Set<(id: number, message: ControlMessage) => void>();
   readonly #onFork = (worker: Worker) => this.attach(worker);
+  readonly #registry: RelayRegistry<Link> = {
+    get: (id) => this.#links.get(id),
+    ready: () => this.#readyLinks(),
+    host: () => this.#hostRelay,
+  };
+  #hostRelay: { name: string; relay: HostRelay } | undefined;
   #closed = false;
 
   constructor(contract: C, options: PrimaryBusOptions<C> = {}) {
@@ -130,7 +114,10 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     assertOptionNames(options, BUS_OPTION_NAMES, 'createPrimaryBus options');
     this.#timeout = options.timeout ?? DEFAULT_TIMEOUT;
     assertTimeout(this.#timeout, 'createPrimaryBus options');
-    this.#transportOptions = { maxPendingSends: options.maxPendingSends };
+    this.#transportOptions = {
+      maxPendingSends: options.maxPendingSends,
+      maxBatchBytes: options.maxBatchBytes,
+    };
     this.#handlers = resolveHandlers(contract.primary, options.handlers, 'createPrimaryBus', 'primary');
     this.#hub = new EventHub(contract.events, () => 'the primary');
     this.#workerRoute = routeTable(contract.worker);
@@ -192,11 +179,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
       hello: { workerId: id },
       hooks: {
         resolve: (method) => this.#handlers(method),
-        relay: (request, signal) =>
-          relayRequest(link, request, signal, {
-            get: (id) => this.#links.get(id),
-            ready: () => this.#readyLinks(),
-          }),
+        relay: (request, signal) => relayRequest(link, request, signal, this.#registry),
         event: (message) => this.#onEvent(link, message),
         control: (message) => {
           if (message.c === 'hello') {
@@ -337,6 +320,19 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
    */
   abandonedCalls(id: number): number {
     return this.#links.get(id)?.peer.abandoned ?? 0;
+  }
+
+  /**
+   * @internal Fleet mode: relays a request that came from another host (a link without a worker
+   * id) to one of this host's workers, or gathers from all of them. Never rejects.
+   */
+  relayExternal(request: RequestMessage, signal: AbortSignal): Promise<ReplyMessage> {
+    return relayRequest(undefined, request, signal, this.#registry);
+  }
+
+  /** @internal Fleet mode: where a worker's calls to another host's worker (`{ host, id }`) go. */
+  setHostRelay(host: { name: string; relay: HostRelay } | undefined): void {
+    this.#hostRelay = host;
   }
 
   /**
@@ -518,13 +514,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
 
   /** Pushes the worker list to every worker, so `peers()` on the worker side is synchronous. */
   #announcePeers(): void {
-    const list = [...this.#links.values()]
-      .filter((link) => link.state !== 'exited')
-      .map((link) => ({ id: link.id, pid: link.pid, state: link.state }));
-    for (const link of this.#links.values()) {
-      if (link.state === 'exited' || !link.peer.connected) continue;
-      link.peer.sendControl('peers', list).catch(() => {});
-    }
+    announcePeers(this.#links.values());
   }
 
   #onEvent(link: Link, message: EventMessage): void {
@@ -537,19 +527,6 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     }
     this.#hub.deliver(message.n, checked.payload, { from: link.id });
   }
-}
-
-function toInfo(link: Link): WorkerInfo {
-  return {
-    id: link.id,
-    pid: link.pid,
-    state: link.state,
-    connected: link.peer.connected,
-    inFlight: link.peer.inFlight,
-    handling: link.peer.handling,
-    abandoned: link.peer.abandoned,
-    attachedAt: link.attachedAt,
-  };
 }
 
 /**

@@ -48,6 +48,14 @@ export interface PeerInfo {
   state: WorkerState;
 }
 
+/** One worker of one host of a fleet. */
+export interface WorkerAddress {
+  /** The host's `fleet.host` name. */
+  host: string;
+  /** The worker's id on that host. */
+  id: number;
+}
+
 /** Handlers for the procedures every worker serves, typed from the contract. */
 export type WorkerHandlers<C> = {
   [M in keyof WorkerProcedures<C>]: (
@@ -106,6 +114,7 @@ const BUS_OPTION_NAMES = optionNames<WorkerBusOptions<Contract>>({
   transport: true,
   helloTimeout: true,
   maxPendingSends: true,
+  maxBatchBytes: true,
   ignoreSignals: true,
   exitAfterDrain: true,
   shutdownTimeout: true,
@@ -160,7 +169,10 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
       // Claimed first: a refused second bus must not leave listeners on the channel.
       release = claimProcessChannel();
       try {
-        this.#transport = processTransport({ maxPendingSends: options.maxPendingSends });
+        this.#transport = processTransport({
+          maxPendingSends: options.maxPendingSends,
+          maxBatchBytes: options.maxBatchBytes,
+        });
       } catch (error) {
         release();
         throw error;
@@ -294,11 +306,43 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     method: M,
     ...args: CallArgs<WorkerProcedures<C>[M], CallOptions>
   ): Promise<CallOutput<WorkerProcedures<C>[M]>>;
-  call(first: string | number, ...rest: unknown[]): Promise<unknown> {
+  /**
+   * Calls `method` on a worker of another host of the fleet, relayed by this host's primary and
+   * that host's (fleet mode). PEER_GONE when the host or worker is gone; NO_HANDLER when the
+   * primary is not in a fleet.
+   */
+  call<M extends WorkerMethod<C>>(
+    target: WorkerAddress,
+    method: M,
+    ...args: CallArgs<WorkerProcedures<C>[M], CallOptions>
+  ): Promise<CallOutput<WorkerProcedures<C>[M]>>;
+  call(first: string | number | WorkerAddress, ...rest: unknown[]): Promise<unknown> {
     if (this.#noPrimary) {
       return this.#refuseStandalone(
-        typeof first === 'number' ? `call "${rest[0]}" to worker ${first}` : `call "${first}"`,
+        typeof first === 'number'
+          ? `call "${rest[0]}" to worker ${first}`
+          : typeof first === 'object' && first !== null
+            ? `call "${rest[0]}" to worker ${first.id} of host ${first.host}`
+            : `call "${first}"`,
       );
+    }
+    if (typeof first === 'object' && first !== null) {
+      const [method, input, options] = rest as [string, unknown, CallOptions | undefined];
+      assertCallOptionNames(options, () => `call "${method}" options`);
+      const { host, id } = first;
+      if (typeof host !== 'string' || !Number.isInteger(id)) {
+        return Promise.reject(
+          new TypeError(
+            `call(${JSON.stringify(first)}, "${method}"): expected { host: string, id: integer worker id }`,
+          ),
+        );
+      }
+      return this.#peer.call(method, input, options, {
+        def: this.#workerRoute(method).def,
+        to: id,
+        host,
+        targetName: `worker ${id} of host ${host} (via the primaries)`,
+      });
     }
     if (typeof first === 'number') {
       const [method, input, options] = rest as [string, unknown, CallOptions | undefined];
