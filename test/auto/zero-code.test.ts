@@ -60,7 +60,7 @@ function zeroCode(script: string, ready: ReadyMode, env: Record<string, string> 
 
 const hellos = recordHellos();
 
-describe('zero-code preload', () => {
+describe('zero-code preload', { timeout: 60_000 }, () => {
   it('listen: an ES module app with no clusterbus code is ready once its server listens, through one bus', async () => {
     const port = await freePort();
     const supervisor = zeroCode('http-app.mjs', 'listen', { PORT: String(port) });
