@@ -14,6 +14,7 @@ export {
   createWorkerBus,
   type PeerGatherOptions,
   type PeerInfo,
+  type WorkerAddress,
   type WorkerBroadcastOptions,
   WorkerBus,
   type WorkerBusOptions,
@@ -26,7 +27,7 @@ export {
   SUPERVISED_ENV,
   type WorkerLifecycleOptions,
 } from './bus/worker-lifecycle.js';
-export type { Caller, CallOptions, HandlerContext } from './call.js';
+export type { Caller, CallOptions, HandlerContext, PrimaryCaller, WorkerCaller } from './call.js';
 export { DEFAULT_TIMEOUT } from './call.js';
 export type {
   CallInput,
@@ -45,6 +46,16 @@ export type {
 } from './contract.js';
 export { defineContract } from './contract.js';
 export * from './errors.js';
+export {
+  Fleet,
+  type FleetEvents,
+  type FleetGatherOptions,
+  type FleetGatherResult,
+  type FleetMember,
+  type HostInfo,
+  type HostState,
+} from './fleet/fleet.js';
+export type { FleetOptions } from './fleet/options.js';
 export { type DrainHttpOptions, type DrainHttpResult, drainHttp, trackHttp } from './http/drain.js';
 export { createPeer, Peer, type PeerHooks, type PeerOptions } from './peer.js';
 export {

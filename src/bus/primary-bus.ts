@@ -5,7 +5,13 @@
  * as it starts disconnecting.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { assertTimeout, type CallOptions, DEFAULT_TIMEOUT, type HandlerContext } from '../call.js';
+import {
+  assertTimeout,
+  type CallOptions,
+  DEFAULT_TIMEOUT,
+  type HandlerContext,
+  type WorkerCaller,
+} from '../call.js';
 import type {
   CallArgs,
   CallOutput,
@@ -20,44 +26,31 @@ import type {
 import { ClosedError, PeerGoneError } from '../errors.js';
 import { assertCallOptionNames, assertOptionNames, optionNames } from '../options-check.js';
 import { Peer } from '../peer.js';
-import type { ControlCommand, ControlMessage, EventMessage } from '../protocol.js';
+import type {
+  ControlCommand,
+  ControlMessage,
+  EventMessage,
+  ReplyMessage,
+  RequestMessage,
+} from '../protocol.js';
 import { clusterWorkerTransport } from '../transports/cluster-worker.js';
 import type { Transport, TransportOptions } from '../transports/transport.js';
 import { type ErrorListener, EventHub, type EventListener, type EventSubscriber } from './event-hub.js';
 import { type GatherOptions, type GatherResult, gather } from './gather.js';
 import { resolveHandlers } from './handlers.js';
-import { fanOut, relayRequest } from './relay.js';
-import { routeTable } from './routes.js';
+import { announcePeers, type Link, toInfo, type WorkerInfo, type WorkerState } from './links.js';
+import { fanOut, type HostRelay, type RelayRegistry, relayRequest } from './relay.js';
+import { routeTable, unknownMethodError } from './routes.js';
 import { waitForReady } from './wait-ready.js';
 
-/** Where a worker is in its life, as the bus sees it. */
-export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
-
-/** A read-only snapshot of one worker link. */
-export interface WorkerInfo {
-  id: number;
-  pid: number | undefined;
-  state: WorkerState;
-  /** True once the worker's bus answered the handshake. */
-  connected: boolean;
-  /** Calls from the primary to this worker still pending. */
-  inFlight: number;
-  /** Calls from this worker the primary is still serving. */
-  handling: number;
-  /**
-   * Calls to this worker that timed out or were aborted and that its handler has not answered
-   * yet: it is probably still running them (a handler that ignores `ctx.signal`).
-   */
-  abandoned: number;
-  /** When the bus attached to it (ms since epoch). */
-  attachedAt: number;
-}
+export type { WorkerInfo, WorkerState } from './links.js';
 
 /** Handlers for the procedures the primary serves, typed from the contract. */
 export type PrimaryHandlers<C> = {
   [M in keyof PrimaryProcedures<C>]: (
     input: HandlerInput<PrimaryProcedures<C>[M]>,
-    ctx: HandlerContext,
+    // Only workers call the primary.
+    ctx: HandlerContext<WorkerCaller>,
   ) => HandlerOutput<PrimaryProcedures<C>[M]> | Promise<HandlerOutput<PrimaryProcedures<C>[M]>>;
 };
 
@@ -92,17 +85,9 @@ const BUS_OPTION_NAMES = optionNames<PrimaryBusOptions<Contract>>({
   timeout: true,
   autoAttach: true,
   maxPendingSends: true,
+  maxBatchBytes: true,
 });
 const BROADCAST_OPTION_NAMES = optionNames<BroadcastOptions>({ includeStarting: true });
-
-interface Link {
-  id: number;
-  pid: number | undefined;
-  state: WorkerState;
-  peer: Peer;
-  worker: Worker | undefined;
-  attachedAt: number;
-}
 
 /** The primary's end of the bus. Create with {@link createPrimaryBus}. */
 export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
@@ -116,6 +101,12 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   readonly #watchers = new Set<(info: WorkerInfo) => void>();
   readonly #controlListeners = new Set<(id: number, message: ControlMessage) => void>();
   readonly #onFork = (worker: Worker) => this.attach(worker);
+  readonly #registry: RelayRegistry<Link> = {
+    get: (id) => this.#links.get(id),
+    ready: () => this.#readyLinks(),
+    host: () => this.#hostRelay,
+  };
+  #hostRelay: { name: string; relay: HostRelay } | undefined;
   #closed = false;
 
   constructor(contract: C, options: PrimaryBusOptions<C> = {}) {
@@ -123,7 +114,10 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     assertOptionNames(options, BUS_OPTION_NAMES, 'createPrimaryBus options');
     this.#timeout = options.timeout ?? DEFAULT_TIMEOUT;
     assertTimeout(this.#timeout, 'createPrimaryBus options');
-    this.#transportOptions = { maxPendingSends: options.maxPendingSends };
+    this.#transportOptions = {
+      maxPendingSends: options.maxPendingSends,
+      maxBatchBytes: options.maxBatchBytes,
+    };
     this.#handlers = resolveHandlers(contract.primary, options.handlers, 'createPrimaryBus', 'primary');
     this.#hub = new EventHub(contract.events, () => 'the primary');
     this.#workerRoute = routeTable(contract.worker);
@@ -185,11 +179,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
       hello: { workerId: id },
       hooks: {
         resolve: (method) => this.#handlers(method),
-        relay: (request, signal) =>
-          relayRequest(link, request, signal, {
-            get: (id) => this.#links.get(id),
-            ready: () => this.#readyLinks(),
-          }),
+        relay: (request, signal) => relayRequest(link, request, signal, this.#registry),
         event: (message) => this.#onEvent(link, message),
         control: (message) => {
           if (message.c === 'hello') {
@@ -224,6 +214,8 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   ): Promise<CallOutput<WorkerProcedures<C>[M]>> {
     const [input, options] = args as [unknown, CallOptions | undefined];
     assertCallOptionNames(options, () => `call "${method}" options`);
+    const route = this.#workerRoute(method);
+    if (route.def === undefined) return Promise.reject(this.#badCall(worker, method));
     // Fast path first: the message for a failed lookup is only built when it is needed.
     let link = this.#closed ? undefined : this.#links.get(typeof worker === 'number' ? worker : worker?.id);
     if (!link) {
@@ -233,9 +225,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
         return Promise.reject(error);
       }
     }
-    return link.peer.call(method, input, options, this.#workerRoute(method)) as Promise<
-      CallOutput<WorkerProcedures<C>[M]>
-    >;
+    return link.peer.call(method, input, options, route) as Promise<CallOutput<WorkerProcedures<C>[M]>>;
   }
 
   /**
@@ -250,6 +240,9 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     const [input, options] = args as [unknown, GatherOptions | undefined];
     assertCallOptionNames(options, () => `callAll("${method}") options`);
     const route = this.#workerRoute(method);
+    if (route.def === undefined) {
+      return Promise.reject(unknownMethodError(method, this.#contract, 'worker', 'callAll()'));
+    }
     return gather(this.#readyLinks(), (link) => link.peer.call(method, input, options, route)) as Promise<
       GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]
     >;
@@ -330,6 +323,19 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   }
 
   /**
+   * @internal Fleet mode: relays a request that came from another host (a link without a worker
+   * id) to one of this host's workers, or gathers from all of them. Never rejects.
+   */
+  relayExternal(request: RequestMessage, signal: AbortSignal): Promise<ReplyMessage> {
+    return relayRequest(undefined, request, signal, this.#registry);
+  }
+
+  /** @internal Fleet mode: where a worker's calls to another host's worker (`{ host, id }`) go. */
+  setHostRelay(host: { name: string; relay: HostRelay } | undefined): void {
+    this.#hostRelay = host;
+  }
+
+  /**
    * True when worker `id` takes routed work now: it said `ready()`, is not draining, and its
    * channel is open. A worker whose channel just closed is not ready at once, before the primary
    * has handled its 'disconnect' or 'exit'.
@@ -351,7 +357,13 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
    */
   waitForReady(count = 1, options: CallOptions = {}): Promise<number[]> {
     assertCallOptionNames(options, () => `waitForReady(${count}) options`);
-    return waitForReady(this, count, options.timeout ?? this.#timeout, options.signal);
+    const source = {
+      readyWorkerIds: () => this.readyWorkerIds(),
+      workers: () => this.workers(),
+      watchWorkers: (listener: (info: WorkerInfo) => void) => this.watchWorkers(listener),
+      exitOf: (id: number) => this.#exitOf(id),
+    };
+    return waitForReady(source, count, options.timeout ?? this.#timeout, options.signal);
   }
 
   /**
@@ -409,6 +421,45 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
 
   // ---- internals ----------------------------------------------------------------------------
 
+  /**
+   * How a leaving worker ended: its exit code or signal (waiting up to a second for the process to
+   * exit, as 'disconnect' usually comes first), else why its link closed.
+   */
+  #exitOf(id: number): Promise<string> {
+    const link = this.#links.get(id);
+    const closed = link?.peer.closedWith?.message ?? 'its link closed';
+    const child = link?.worker?.process;
+    if (!child) return Promise.resolve(closed);
+    const describe = (code: number | null, signal: string | null) =>
+      signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      return Promise.resolve(describe(child.exitCode, child.signalCode));
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        child.off('exit', onExit);
+        resolve(`disconnected (pid ${child.pid} is still running)`);
+      }, 1_000).unref();
+      const onExit = (code: number | null, signal: string | null) => {
+        clearTimeout(timer);
+        resolve(describe(code, signal));
+      };
+      child.once('exit', onExit);
+    });
+  }
+
+  /** Why a call to a method the contract does not list was refused: a forgotten worker argument, or the name. */
+  #badCall(worker: unknown, method: unknown): Error {
+    if (typeof worker === 'string' && method === undefined) {
+      return new TypeError(
+        `call("${worker}"): the first argument is the worker (a cluster.Worker or its id), the second the method; ` +
+          `did you mean bus.call(worker, "${worker}", input)? For every ready worker use bus.callAll("${worker}"), ` +
+          `for the least busy one a task pool's run("${worker}")`,
+      );
+    }
+    return unknownMethodError(method, this.#contract, 'worker', 'call()');
+  }
+
   #linkFor(worker: Worker | number, what: string): Link {
     if (this.#closed) throw new ClosedError(`${what}: the primary bus is closed`);
     const id = typeof worker === 'number' ? worker : worker?.id;
@@ -463,13 +514,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
 
   /** Pushes the worker list to every worker, so `peers()` on the worker side is synchronous. */
   #announcePeers(): void {
-    const list = [...this.#links.values()]
-      .filter((link) => link.state !== 'exited')
-      .map((link) => ({ id: link.id, pid: link.pid, state: link.state }));
-    for (const link of this.#links.values()) {
-      if (link.state === 'exited' || !link.peer.connected) continue;
-      link.peer.sendControl('peers', list).catch(() => {});
-    }
+    announcePeers(this.#links.values());
   }
 
   #onEvent(link: Link, message: EventMessage): void {
@@ -482,19 +527,6 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     }
     this.#hub.deliver(message.n, checked.payload, { from: link.id });
   }
-}
-
-function toInfo(link: Link): WorkerInfo {
-  return {
-    id: link.id,
-    pid: link.pid,
-    state: link.state,
-    connected: link.peer.connected,
-    inFlight: link.peer.inFlight,
-    handling: link.peer.handling,
-    abandoned: link.peer.abandoned,
-    attachedAt: link.attachedAt,
-  };
 }
 
 /**

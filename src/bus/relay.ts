@@ -1,8 +1,10 @@
 /**
- * What the primary does for workers beyond serving its own procedures: relaying a worker's call to
- * another worker (or gathering from all of them), and fanning an event out to many workers.
+ * What the primary does beyond serving its own procedures: relaying a call to one worker (or
+ * gathering from all of them), and fanning an event out to many workers. A relayed call comes from
+ * a link: one of this host's workers, or — in fleet mode — another host, which is a link without a
+ * worker id. A worker's call addressed to another host's worker (`h`) goes to the host relay.
  */
-import { errorToWire, PeerGoneError } from '../errors.js';
+import { errorToWire, NoHandlerError, PeerGoneError, ValidationError } from '../errors.js';
 import type { Peer } from '../peer.js';
 import type { EventMessage, ReplyMessage, RequestMessage } from '../protocol.js';
 
@@ -14,32 +16,56 @@ export interface RelayLink {
   peer: Peer;
 }
 
+/** Relays a worker's request addressed to a worker of another host (fleet mode). */
+export type HostRelay = (request: RequestMessage, signal: AbortSignal, from: number) => Promise<ReplyMessage>;
+
 /** The primary's registry, as the relay needs it. */
 export interface RelayRegistry<L extends RelayLink> {
   get(id: number): L | undefined;
   /** Links that take routed work, in attach order. */
   ready(): L[];
+  /** This host's name and the fleet's relay, when fleet mode is on. */
+  host?(): { name: string; relay: HostRelay } | undefined;
 }
 
 /**
- * Answers a request a worker sent with `to`: forwards it to one worker (PEER_GONE when that worker
- * does not exist or has exited), or gathers from every ready worker (`to: 'all'`) and answers with
- * one row per worker. Never rejects: every outcome is a reply for the asking worker.
+ * Answers a request sent with `to`: forwards it to one worker (PEER_GONE when that worker does not
+ * exist or has exited), gathers from every ready worker (`to: 'all'`, one row per worker), or —
+ * for a worker's request naming another host — hands it to the fleet. `from` is the worker that
+ * asked, or `undefined` for a request from another host. Never rejects: every outcome is a reply.
  */
 export async function relayRequest<L extends RelayLink>(
-  from: L,
+  from: L | undefined,
   request: RequestMessage,
   signal: AbortSignal,
   links: RelayRegistry<L>,
 ): Promise<ReplyMessage> {
+  if (from && request.h !== undefined) {
+    const fleet = links.host?.();
+    if (typeof request.h !== 'string') {
+      return errorReply(
+        request,
+        new ValidationError(`call "${request.m}": the target host must be a string`),
+      );
+    }
+    if (!fleet) {
+      return errorReply(
+        request,
+        new NoHandlerError(
+          `call "${request.m}" to worker ${String(request.to)} of host ${request.h}: this primary is not in a fleet; start the cluster with { fleet }`,
+        ),
+      );
+    }
+    if (request.h !== fleet.name) return fleet.relay(request, signal, from.id);
+  }
   if (request.to === 'all') {
-    const targets = links.ready().filter((target) => request.self || target.id !== from.id);
+    const targets = links.ready().filter((target) => request.self || target.id !== from?.id);
     // forward() never rejects: each worker's reply, success or failure, goes back as wire data.
     const o = await Promise.all(
       targets.map(async (target) => {
         const reply = await target.peer.forward(request.m, request.i, {
           signal,
-          from: from.id,
+          from: from?.id,
           timeout: request.t,
         });
         const row = { id: target.id, pid: target.pid };
@@ -52,12 +78,19 @@ export async function relayRequest<L extends RelayLink>(
   }
   const target = links.get(request.to as number);
   if (!target || target.state === 'exited') {
-    const error = new PeerGoneError(
-      `call "${request.m}" to worker ${String(request.to)} failed: worker ${String(request.to)} does not exist or has exited`,
+    const where = request.h === undefined ? '' : ` of host ${request.h}`;
+    return errorReply(
+      request,
+      new PeerGoneError(
+        `call "${request.m}" to worker ${String(request.to)}${where} failed: worker ${String(request.to)} does not exist or has exited`,
+      ),
     );
-    return { $cb: 1, k: 'err', id: request.id, e: errorToWire(error), b: true };
   }
-  return target.peer.forward(request.m, request.i, { signal, from: from.id });
+  return target.peer.forward(request.m, request.i, { signal, from: from?.id });
+}
+
+function errorReply(request: RequestMessage, error: Error): ReplyMessage {
+  return { $cb: 1, k: 'err', id: request.id, e: errorToWire(error), b: true };
 }
 
 /**

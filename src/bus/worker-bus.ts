@@ -36,7 +36,7 @@ import { type ErrorListener, EventHub, type EventListener, type EventSubscriber 
 import type { GatherOptions, GatherResult } from './gather.js';
 import { resolveHandlers } from './handlers.js';
 import type { WorkerState } from './primary-bus.js';
-import { routeTable } from './routes.js';
+import { routeTable, unknownMethodError } from './routes.js';
 import { type ShutdownHook, WorkerLifecycle, type WorkerLifecycleOptions } from './worker-lifecycle.js';
 import { createMetricsReporter } from './worker-metrics.js';
 import { detectParent, tellPm2Ready, type WorkerParent } from './worker-parent.js';
@@ -46,6 +46,14 @@ export interface PeerInfo {
   id: number;
   pid: number | undefined;
   state: WorkerState;
+}
+
+/** One worker of one host of a fleet. */
+export interface WorkerAddress {
+  /** The host's `fleet.host` name. */
+  host: string;
+  /** The worker's id on that host. */
+  id: number;
 }
 
 /** Handlers for the procedures every worker serves, typed from the contract. */
@@ -106,6 +114,7 @@ const BUS_OPTION_NAMES = optionNames<WorkerBusOptions<Contract>>({
   transport: true,
   helloTimeout: true,
   maxPendingSends: true,
+  maxBatchBytes: true,
   ignoreSignals: true,
   exitAfterDrain: true,
   shutdownTimeout: true,
@@ -150,12 +159,25 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     this.#workerRoute = routeTable(contract.worker);
     const handlers = resolveHandlers(contract.worker, options.handlers, 'createWorkerBus', 'worker');
     this.#parent = options.transport ? 'clusterbus' : detectParent();
-    this.#transport =
-      options.transport ??
-      (this.#parent === 'none'
-        ? // Nobody on the other end: a channel to nowhere keeps the bus's shape; it goes standalone below.
-          createMemoryTransportPair().a
-        : processTransport({ maxPendingSends: options.maxPendingSends }));
+    let release = () => {};
+    if (options.transport) {
+      this.#transport = options.transport;
+    } else if (this.#parent === 'none') {
+      // Nobody on the other end: a channel to nowhere keeps the bus's shape; it goes standalone below.
+      this.#transport = createMemoryTransportPair().a;
+    } else {
+      // Claimed first: a refused second bus must not leave listeners on the channel.
+      release = claimProcessChannel();
+      try {
+        this.#transport = processTransport({
+          maxPendingSends: options.maxPendingSends,
+          maxBatchBytes: options.maxBatchBytes,
+        });
+      } catch (error) {
+        release();
+        throw error;
+      }
+    }
     const localName = () => (this.id === undefined ? `process ${process.pid}` : `worker ${this.id}`);
     this.#hub = new EventHub(contract.events, localName);
     this.#lifecycle = new WorkerLifecycle(this, options, { ownsProcess: options.transport === undefined });
@@ -187,7 +209,10 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
           for (const listener of [...this.#controlListeners]) listener(message);
         },
         error: (error) => this.#hub.reportError(error),
-        closed: () => this.#transport.dispose(),
+        closed: () => {
+          this.#transport.dispose();
+          release();
+        },
       },
     });
     this.#watchParent(options.helloTimeout, options.transport === undefined);
@@ -281,19 +306,55 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     method: M,
     ...args: CallArgs<WorkerProcedures<C>[M], CallOptions>
   ): Promise<CallOutput<WorkerProcedures<C>[M]>>;
-  call(first: string | number, ...rest: unknown[]): Promise<unknown> {
+  /**
+   * Calls `method` on a worker of another host of the fleet, relayed by this host's primary and
+   * that host's (fleet mode). PEER_GONE when the host or worker is gone; NO_HANDLER when the
+   * primary is not in a fleet.
+   */
+  call<M extends WorkerMethod<C>>(
+    target: WorkerAddress,
+    method: M,
+    ...args: CallArgs<WorkerProcedures<C>[M], CallOptions>
+  ): Promise<CallOutput<WorkerProcedures<C>[M]>>;
+  call(first: string | number | WorkerAddress, ...rest: unknown[]): Promise<unknown> {
     if (this.#noPrimary) {
       return this.#refuseStandalone(
-        typeof first === 'number' ? `call "${rest[0]}" to worker ${first}` : `call "${first}"`,
+        typeof first === 'number'
+          ? `call "${rest[0]}" to worker ${first}`
+          : typeof first === 'object' && first !== null
+            ? `call "${rest[0]}" to worker ${first.id} of host ${first.host}`
+            : `call "${first}"`,
       );
+    }
+    if (typeof first === 'object' && first !== null) {
+      const [method, input, options] = rest as [string, unknown, CallOptions | undefined];
+      assertCallOptionNames(options, () => `call "${method}" options`);
+      const { host, id } = first;
+      if (typeof host !== 'string' || !Number.isInteger(id)) {
+        return Promise.reject(
+          new TypeError(
+            `call(${JSON.stringify(first)}, "${method}"): expected { host: string, id: integer worker id }`,
+          ),
+        );
+      }
+      return this.#peer.call(method, input, options, {
+        def: this.#workerRoute(method).def,
+        to: id,
+        host,
+        targetName: `worker ${id} of host ${host} (via the primaries)`,
+      });
     }
     if (typeof first === 'number') {
       const [method, input, options] = rest as [string, unknown, CallOptions | undefined];
       assertCallOptionNames(options, () => `call "${method}" options`);
+      const def = this.#workerRoute(method).def;
+      if (def === undefined) {
+        return Promise.reject(unknownMethodError(method, this.#contract, 'worker', `call(${first}, …)`));
+      }
       return this.#standaloneAware(
         `call "${method}" to worker ${first}`,
         this.#peer.call(method, input, options, {
-          def: this.#workerRoute(method).def,
+          def,
           to: first,
           targetName: `worker ${first} (via the primary)`,
         }),
@@ -301,10 +362,11 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     }
     const [input, options] = rest as [unknown, CallOptions | undefined];
     assertCallOptionNames(options, () => `call "${first}" options`);
-    return this.#standaloneAware(
-      `call "${first}"`,
-      this.#peer.call(first, input, options, this.#primaryRoute(first)),
-    );
+    const route = this.#primaryRoute(first);
+    if (route.def === undefined) {
+      return Promise.reject(unknownMethodError(first, this.#contract, 'primary', 'call()'));
+    }
+    return this.#standaloneAware(`call "${first}"`, this.#peer.call(first, input, options, route));
   }
 
   /**
@@ -319,6 +381,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     const [input, options = {}] = args as [unknown, PeerGatherOptions | undefined];
     assertOptionNames(options, PEER_GATHER_OPTION_NAMES, `callPeers("${method}") options`);
     const def = this.#workerRoute(method).def;
+    if (def === undefined) throw unknownMethodError(method, this.#contract, 'worker', 'callPeers()');
     const timeout = options.timeout ?? this.#timeout;
     assertTimeout(timeout, `callPeers("${method}")`);
     const finite = timeout > 0 && timeout !== Number.POSITIVE_INFINITY;
@@ -531,8 +594,37 @@ type RelayedRow =
   | { id: number; pid: number | undefined; ok: false; error: WireError; b?: true };
 
 /**
- * Creates this worker's bus over its IPC channel (or `options.transport`).
- * @throws TypeError when the process has no IPC channel, or a handler is not in the contract.
+ * Which bus listens on this process's own IPC channel. On `globalThis` under a registered symbol,
+ * so two copies of the library in one process (its CommonJS and ES builds) see the same claim.
+ */
+const PROCESS_CHANNEL_CLAIM = Symbol.for('clusterbus.processChannelBus');
+
+/**
+ * Claims the process's IPC channel for one worker bus; returns the release. A second bus would
+ * get every message too, but the primary answers only one hello per worker: the second bus's
+ * handlers would never be reached, silently.
+ * @throws TypeError when a bus that is not closed already holds it.
+ */
+function claimProcessChannel(): () => void {
+  const holder = globalThis as { [PROCESS_CHANNEL_CLAIM]?: object };
+  if (holder[PROCESS_CHANNEL_CLAIM]) {
+    throw new TypeError(
+      'createWorkerBus(): this process already has a worker bus on its IPC channel, and the primary talks to one ' +
+        "bus per worker: a second bus's handlers would never be called. Create the bus once (in its own module) " +
+        'and import it where you need it, or close() the first bus before creating another',
+    );
+  }
+  const claim = {};
+  holder[PROCESS_CHANNEL_CLAIM] = claim;
+  return () => {
+    if (holder[PROCESS_CHANNEL_CLAIM] === claim) delete holder[PROCESS_CHANNEL_CLAIM];
+  };
+}
+
+/**
+ * Creates this worker's bus over its IPC channel (or `options.transport`). One bus per process
+ * may use the process's own channel.
+ * @throws TypeError when the process has no IPC channel, already has a bus on it, or a handler is not in the contract.
  */
 export function createWorkerBus<C extends Contract>(
   contract: C,

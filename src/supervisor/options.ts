@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { PrimaryHandlers } from '../bus/primary-bus.js';
 import { assertTimeout } from '../call.js';
 import type { Contract } from '../contract.js';
+import type { FleetOptions } from '../fleet/options.js';
 import { assertOptionNames, optionNames } from '../options-check.js';
 import { POOL_OPTION_NAMES, type TaskPoolOptions } from '../pool/options.js';
 import type { TransportOptions } from '../transports/transport.js';
@@ -54,6 +55,12 @@ export interface StartClusterOptions<C extends Contract> extends SpawnOptions, T
   size?: number;
   /** Handlers for the procedures the primary serves (`contract.primary`). */
   handlers?: Partial<PrimaryHandlers<C>>;
+  /**
+   * Fleet mode: join this host to the other hosts of the app over NATS (`cluster.fleet`). Needs
+   * the optional peer dependency `@nats-io/transport-node`.
+   * @default undefined (no fleet)
+   */
+  fleet?: FleetOptions;
   /**
    * Working directory of the workers.
    * @default the primary's
@@ -200,6 +207,7 @@ export interface ResolvedClusterOptions {
   size: number;
   timeout: number | undefined;
   maxPendingSends: number | undefined;
+  maxBatchBytes: number | undefined;
   readyTimeout: number;
   probation: number;
   drainTimeout: number;
@@ -240,7 +248,9 @@ const CLUSTER_OPTION_NAMES = optionNames<StartClusterOptions<Contract>>({
   crashBudget: true,
   signals: true,
   pool: true,
+  fleet: true,
   maxPendingSends: true,
+  maxBatchBytes: true,
   log: true,
   logger: true,
   prefixOutput: true,
@@ -317,6 +327,7 @@ export function resolveClusterOptions<C extends Contract>(
     size,
     timeout: options.timeout,
     maxPendingSends: options.maxPendingSends,
+    maxBatchBytes: options.maxBatchBytes,
     readyTimeout: positive(options.readyTimeout, 30_000, 'readyTimeout', WHERE),
     probation: nonNegative(options.probation, 1_000, 'probation', WHERE),
     drainTimeout: nonNegative(options.drainTimeout, 10_000, 'drainTimeout', WHERE),

@@ -6,8 +6,12 @@
 import cluster from 'node:cluster';
 import { EventEmitter } from 'eventemitter3';
 import { createPrimaryBus, type PrimaryBus, type WorkerInfo } from '../bus/primary-bus.js';
+import { DEFAULT_TIMEOUT } from '../call.js';
 import type { CallArgs, CallOutput, Contract, WorkerProcedures } from '../contract.js';
 import { ClosedError } from '../errors.js';
+import type { Fleet } from '../fleet/fleet.js';
+import { type ResolvedFleetOptions, resolveFleetOptions } from '../fleet/options.js';
+import { startFleet } from '../fleet/start.js';
 import type { RunOptions } from '../pool/options.js';
 import { TaskPool } from '../pool/pool.js';
 import type { PoolStats } from '../pool/stats.js';
@@ -83,6 +87,9 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
   #removeSignals: (() => void) | undefined;
   /** Shutdown signals received so far: the second one kills without waiting. */
   #shutdownSignals = 0;
+  // Fleet mode (fleet/): joined once the workers are ready, left first on shutdown.
+  readonly #fleetOptions: ResolvedFleetOptions | undefined;
+  #fleet: Fleet<C> | undefined;
 
   /**
    * Checks the options and creates the primary bus; forks nothing until {@link start}.
@@ -96,10 +103,12 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
       );
     }
     this.#options = resolveClusterOptions(options);
+    this.#fleetOptions = options.fleet === undefined ? undefined : resolveFleetOptions(options.fleet);
     this.#bus = createPrimaryBus(options.contract, {
       handlers: options.handlers,
       timeout: this.#options.timeout,
       maxPendingSends: this.#options.maxPendingSends,
+      maxBatchBytes: this.#options.maxBatchBytes,
       // Only the workers this supervisor forks are its members.
       autoAttach: false,
     });
@@ -157,6 +166,21 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     ...args: CallArgs<WorkerProcedures<C>[M], RunOptions>
   ): Promise<CallOutput<WorkerProcedures<C>[M]>> {
     return this.#pool.run(method, ...args);
+  }
+
+  /**
+   * This host in the fleet: `hosts()`, `call({ host, id }, …)`, `callAll`, `broadcast`, `run`.
+   * @throws TypeError when the cluster was started without `fleet`.
+   */
+  get fleet(): Fleet<C> {
+    if (!this.#fleet) {
+      throw new TypeError(
+        this.#fleetOptions
+          ? 'cluster.fleet: the fleet is joined once start() resolved (or it was left on shutdown)'
+          : 'cluster.fleet: fleet mode is off; start the cluster with startCluster({ fleet: { servers, host, app } })',
+      );
+    }
+    return this.#fleet;
   }
 
   /** The task pool behind {@link run}: `needsDrain`, `onDrain()`, its `'drain'`/`'retry'` events. */
@@ -365,6 +389,21 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
       this.#options.logger?.error(error.message, { failures });
       throw error;
     }
+    if (this.#fleetOptions) {
+      const options = this.#fleetOptions;
+      const member = {
+        bus: this.#bus,
+        pool: this.#pool,
+        contract: this.#bus.contract,
+        timeout: this.#options.timeout ?? DEFAULT_TIMEOUT,
+      };
+      try {
+        this.#fleet = await startFleet(member, options);
+      } catch (error) {
+        await this.shutdown({ timeout: Math.min(this.#options.drainTimeout, 2_000), reason: 'start failed' });
+        throw error;
+      }
+    }
     this.#started = true;
     this.#sampler.start();
     this.#options.logger?.info(
@@ -492,7 +531,11 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     } catch (error) {
       return Promise.reject(error);
     }
-    this.emit('reloadStart', { slots: this.#slots.indexes().length, parallel: plan.parallel });
+    this.emit('reloadStart', {
+      slots: this.#slots.indexes().length,
+      parallel: plan.parallel,
+      canary: plan.canary,
+    });
     return rollingReload(this.#reloadHost, plan).then(
       (result) => {
         this.#options.spec = plan.spec;
@@ -547,6 +590,8 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
   async #runShutdown(timeout: number, reason: string): Promise<ShutdownResult> {
     const started = performance.now();
     this.#closing = true;
+    // Fleet first: stop taking work from other hosts and finish what they sent, while the workers serve.
+    await this.#fleet?.leave();
     // Queued tasks fail with CLOSED now rather than waiting out their deadline; running ones drain.
     this.#pool.close();
     this.#slots.cancelRespawns();
