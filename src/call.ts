@@ -4,15 +4,23 @@
  */
 import type { ProcedureDef } from './contract.js';
 
+/** The primary, calling a worker's handler. */
+export type PrimaryCaller = { kind: 'primary' };
+/** A worker, calling the primary's handler or (relayed by the primary) another worker's. */
+export type WorkerCaller = { kind: 'worker'; id: number; pid?: number | undefined };
 /** Who made a call, as its handler sees it. */
-export type Caller = { kind: 'primary' } | { kind: 'worker'; id: number; pid?: number | undefined };
+export type Caller = PrimaryCaller | WorkerCaller;
 
-/** The second argument of every handler. */
-export interface HandlerContext {
+/**
+ * The second argument of every handler. The primary's handlers get `HandlerContext<WorkerCaller>`
+ * (only workers call the primary), so `ctx.caller.id` needs no narrowing there; a worker's
+ * handlers get the union (the primary, or another worker through it).
+ */
+export interface HandlerContext<Who extends Caller = Caller> {
   /** Aborted when the caller aborts, its timeout passes, it goes away, or this bus closes. */
   signal: AbortSignal;
   /** Who is calling. */
-  caller: Caller;
+  caller: Who;
   /** The procedure name. */
   method: string;
   /** The call's correlation id. */

@@ -27,7 +27,7 @@ export {
   SUPERVISED_ENV,
   type WorkerLifecycleOptions,
 } from './bus/worker-lifecycle.js';
-export type { Caller, CallOptions, HandlerContext } from './call.js';
+export type { Caller, CallOptions, HandlerContext, PrimaryCaller, WorkerCaller } from './call.js';
 export { DEFAULT_TIMEOUT } from './call.js';
 export type {
   CallInput,

@@ -214,8 +214,12 @@ function decodeControl(msg: Record<string, unknown>): ControlMessage | ProtocolV
     if (d.ack !== undefined && typeof d.ack !== 'boolean') return bad('hello with bad "ack"');
     if (d.workerId !== undefined && !isWorkerId(d.workerId)) return bad('hello with bad "workerId"');
     if (d.pid !== undefined && !isWorkerId(d.pid)) return bad('hello with bad "pid"');
+    if (d.metrics !== undefined && typeof d.metrics !== 'number') return bad('hello with bad "metrics"');
     return msg as unknown as ControlMessage;
   }
+  // The readers of these check each figure themselves; here only the shape.
+  if (msg.c === 'metrics' && msg.d !== undefined && !isRecord(msg.d)) return bad('metrics with bad data');
+  if (msg.c === 'fatal' && !isRecord(msg.d)) return bad('fatal without data');
   if (msg.c === 'peers') {
     if (!Array.isArray(msg.d)) return bad('peers without a list');
     // Rows that are not worker rows are left out, the rest kept: a list is still useful.

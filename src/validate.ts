@@ -4,6 +4,7 @@
  * call path does not pay for an extra promise.
  */
 import { ValidationError } from './errors.js';
+import { describe } from './protocol.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 
 /** Where a validation happened, for the error message. */
@@ -33,13 +34,17 @@ export function validate(
   try {
     result = schema['~standard'].validate(value);
   } catch (error) {
-    throw validationError(
-      site,
-      [{ message: `schema threw: ${(error as Error)?.message ?? String(error)}` }],
-      error,
+    throw schemaThrew(site, error);
+  }
+  if (result instanceof Promise) {
+    // zod 4 turns a throwing refine (or a stack overflow) into a rejection: still VALIDATION.
+    return result.then(
+      (settled) => unwrap(settled, site),
+      (error: unknown) => {
+        throw schemaThrew(site, error);
+      },
     );
   }
-  if (result instanceof Promise) return result.then((settled) => unwrap(settled, site));
   return unwrap(result, site);
 }
 
@@ -47,8 +52,21 @@ function unwrap(
   result: StandardSchemaV1.Result<unknown>,
   site: ValidationSite | (() => ValidationSite),
 ): unknown {
-  if (result.issues) throw validationError(site, result.issues);
+  if (typeof result !== 'object' || result === null) {
+    throw validationError(site, [{ message: 'the schema returned no result (not a Standard Schema?)' }]);
+  }
+  if (result.issues) {
+    const issues = Array.isArray(result.issues)
+      ? result.issues
+      : [{ message: 'invalid (the schema listed no issues)' }];
+    throw validationError(site, issues);
+  }
   return result.value;
+}
+
+/** The schema itself failed (a buggy refine, a stack overflow): VALIDATION, with the failure as cause. */
+function schemaThrew(site: ValidationSite | (() => ValidationSite), error: unknown): ValidationError {
+  return validationError(site, [{ message: `schema threw ${describe(error)}` }], error);
 }
 
 function validationError(
@@ -62,20 +80,24 @@ function validationError(
   const at = path ? ` at "${path}"` : '';
   const more =
     issues.length > 1 ? ` (and ${issues.length - 1} more issue${issues.length > 2 ? 's' : ''})` : '';
-  const message = `${site.what} of ${site.subject} failed validation ${site.side}${at}: ${first?.message ?? 'invalid'}${more}`;
+  const message = `${site.what} of ${site.subject} failed validation ${site.side}${at}: ${issueMessage(first)}${more}`;
   return new ValidationError(message, {
     cause,
     data: {
       side: site.side,
       what: site.what,
-      issues: issues.map((issue) => ({ message: issue.message, path: formatPath(issue.path) })),
+      issues: issues.map((issue) => ({ message: issueMessage(issue), path: formatPath(issue?.path) })),
     },
   });
 }
 
+function issueMessage(issue: StandardSchemaV1.Issue | undefined): string {
+  return typeof issue?.message === 'string' ? issue.message : 'invalid';
+}
+
 /** `["items", 2, "name"]` → `items[2].name`. */
 export function formatPath(path: StandardSchemaV1.Issue['path']): string {
-  if (!path || path.length === 0) return '';
+  if (!Array.isArray(path) || path.length === 0) return '';
   let out = '';
   for (const segment of path) {
     const key = typeof segment === 'object' && segment !== null ? segment.key : segment;

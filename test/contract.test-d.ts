@@ -3,11 +3,14 @@ import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import {
   type BusError,
+  type Caller,
   createPrimaryBus,
   createWorkerBus,
   defineContract,
   type GatherResult,
   type HandlerContext,
+  startCluster,
+  type WorkerCaller,
 } from '../src/index.js';
 
 const contract = defineContract({
@@ -104,5 +107,38 @@ describe('events', () => {
     // @ts-expect-error: no such event
     void primary.broadcast('drian', { reason: 'x' });
     primary.on('error', (error) => expectTypeOf(error).toEqualTypeOf<BusError>());
+  });
+});
+
+describe('handler context', () => {
+  it("types ctx.caller in the primary's handlers as a worker (only workers call the primary)", () => {
+    createPrimaryBus(contract, {
+      handlers: {
+        // The README's quick start: `ctx.caller.id` with no narrowing.
+        config: ({ key }, ctx) => {
+          expectTypeOf(ctx.caller).toEqualTypeOf<WorkerCaller>();
+          expectTypeOf(ctx.caller.id).toEqualTypeOf<number>();
+          return `value of ${key} for worker ${ctx.caller.id}`;
+        },
+      },
+    });
+    void startCluster({
+      contract,
+      handlers: { config: ({ key }, ctx) => `${key}@${ctx.caller.id}` },
+    });
+  });
+
+  it("keeps the union in a worker's handlers (the primary, or another worker through it)", () => {
+    createWorkerBus(contract, {
+      handlers: {
+        stats: (_input, ctx) => {
+          expectTypeOf(ctx.caller).toEqualTypeOf<Caller>();
+          // @ts-expect-error: the primary has no id; narrow on ctx.caller.kind first
+          void ctx.caller.id;
+          const id = ctx.caller.kind === 'worker' ? ctx.caller.id : 0;
+          return { rss: id, uptime: 0 };
+        },
+      },
+    });
   });
 });

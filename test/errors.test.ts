@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   BusError,
   createBusError,
+  defineContract,
   ErrorCode,
   errorFromWire,
   errorToWire,
@@ -10,7 +12,9 @@ import {
   PeerGoneError,
   RemoteError,
   TimeoutError,
+  type WireError,
 } from '../src/index.js';
+import { memoryCluster } from './helpers/memory.js';
 
 describe('BusError', () => {
   it('has a subclass with name and stable code for every code', () => {
@@ -75,5 +79,72 @@ describe('BusError', () => {
     let depth = 0;
     for (let wire = errorToWire(cyclic); wire.cause; wire = wire.cause) depth++;
     expect(depth).toBeLessThanOrEqual(8);
+  });
+});
+
+describe('a thrown plain object', () => {
+  it('keeps its plain fields as data, and its message if it has one', () => {
+    const wire = errorToWire({ status: 503, reason: 'db down' });
+    expect(wire.data).toEqual({ status: 503, reason: 'db down' });
+    expect(wire.message).toContain('"status":503');
+    expect(wire.message).not.toContain('[object Object]');
+    const withMessage = errorToWire({ message: 'db down', status: 503, retry: () => {} });
+    expect(withMessage).toMatchObject({ name: 'Error', message: 'db down', data: { status: 503 } });
+    expect(withMessage.data).toEqual({ status: 503 });
+  });
+
+  it('arrives at the caller as a REMOTE error carrying those fields', async () => {
+    const contract = defineContract({ worker: { down: { output: z.void() } } });
+    const env = await memoryCluster(contract, {
+      worker: () => ({
+        handlers: {
+          down: () => {
+            throw { status: 503, reason: 'db down' };
+          },
+        },
+      }),
+    });
+    try {
+      const error = (await env.primary.call(1, 'down').catch((reason: unknown) => reason)) as RemoteError;
+      expect(error).toBeInstanceOf(RemoteError);
+      expect(error.data).toEqual({ status: 503, reason: 'db down' });
+      expect(error.remote.data).toEqual({ status: 503, reason: 'db down' });
+      expect(error.message).not.toContain('[object Object]');
+    } finally {
+      await env.close();
+    }
+  });
+
+  it('never throws on an error whose fields throw when read', () => {
+    const hostile = Object.defineProperty(new Error('x'), 'message', {
+      get() {
+        throw new Error('no');
+      },
+    });
+    expect(errorToWire(hostile)).toMatchObject({ name: 'Error' });
+  });
+});
+
+describe('errorFromWire on what a peer sent', () => {
+  it('bounds every string and the cause depth, and never throws on bad field types', () => {
+    const wire = {
+      name: 'N'.repeat(1e6),
+      message: 'M'.repeat(1e6),
+      stack: 'S'.repeat(1e6),
+      code: 'C'.repeat(1e6),
+    } as WireError;
+    const rebuilt = errorFromWire(wire) as Error & { code: string };
+    expect(rebuilt.name.length).toBeLessThan(300);
+    expect(rebuilt.message.length).toBeLessThan(10_100);
+    expect(rebuilt.stack!.length).toBeLessThan(50_100);
+    expect(rebuilt.code.length).toBeLessThan(300);
+    const junk = { name: { toString: 1 }, message: 7, cause: 'no' } as unknown as WireError;
+    expect(errorFromWire(junk)).toBeInstanceOf(Error);
+  });
+
+  it('keeps a bus code recognisable by isBusError whatever name came with it', () => {
+    const rebuilt = errorFromWire({ name: 'weird', message: 'm', code: 'TIMEOUT' });
+    expect(isBusError(rebuilt)).toBe(true);
+    expect(rebuilt).toBeInstanceOf(TimeoutError);
   });
 });

@@ -219,14 +219,12 @@ describe('validation', () => {
 });
 
 describe('routing failures', () => {
-  it('answers an unknown method with NO_HANDLER', async () => {
+  it('answers a contract method the worker serves no handler for with NO_HANDLER', async () => {
     const { primary } = await setup();
-    const error = await (primary.call as (w: number, m: string) => Promise<unknown>)(1, 'nope').catch(
-      (e: unknown) => e,
-    );
+    const error = await primary.call(1, 'nothing').catch((e: unknown) => e);
     expect(error).toMatchObject({
       code: 'NO_HANDLER',
-      message: 'call "nope": worker 1 has no handler for "nope"',
+      message: 'call "nothing": worker 1 has no handler for "nothing"',
     });
   });
 

@@ -70,6 +70,9 @@ describe('parseMessage', () => {
       [{ $cb: 1, k: 'ctl', c: 'hello', d: { workerId: hostile } }, 'hello with bad "workerId"'],
       [{ $cb: 1, k: 'ctl', c: 'hello', d: { pid: -4 } }, 'hello with bad "pid"'],
       [{ $cb: 1, k: 'ctl', c: 'peers', d: 'all of them' }, 'peers without a list'],
+      [{ $cb: 1, k: 'ctl', c: 'hello', d: { metrics: 'yes' } }, 'hello with bad "metrics"'],
+      [{ $cb: 1, k: 'ctl', c: 'metrics', d: 5 }, 'metrics with bad data'],
+      [{ $cb: 1, k: 'ctl', c: 'fatal', d: 'boom' }, 'fatal without data'],
     ];
     for (const [value, violation] of cases) {
       const parsed = parseMessage(value);

@@ -85,7 +85,14 @@ export class EventHub {
         side: `on ${this.#name()} on receipt (dropped)`,
       });
       if (payload instanceof Promise) {
-        throw asyncSchemaError(payload, `event "${message.n}" from ${fromName} (dropped)`);
+        const what = `event "${message.n}" from ${fromName} (dropped)`;
+        // zod reports a refine that threw as a rejection: once settled, say which it was.
+        payload.then(
+          () => this.reportError(asyncSchemaError(undefined, what)),
+          (error: BusError) =>
+            this.reportError(error.cause === undefined ? asyncSchemaError(undefined, what) : error),
+        );
+        return undefined;
       }
       return { payload };
     } catch (error) {
@@ -114,9 +121,9 @@ export class EventHub {
  * Events are validated synchronously so they keep their send order. An async schema is refused;
  * its pending result is settled here so a failing refinement cannot become an unhandled rejection.
  */
-function asyncSchemaError(pending: Promise<unknown>, what: string): ValidationError {
-  pending.catch(() => {});
+function asyncSchemaError(pending: Promise<unknown> | undefined, what: string): ValidationError {
+  pending?.catch(() => {});
   return new ValidationError(
-    `${what}: the payload schema is async (an async refine or transform); event schemas must be synchronous so events keep their order`,
+    `${what}: the payload schema is async (an async refine or transform, or a zod refine that threw); event schemas must be synchronous so events keep their order`,
   );
 }

@@ -5,7 +5,13 @@
  * as it starts disconnecting.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { assertTimeout, type CallOptions, DEFAULT_TIMEOUT, type HandlerContext } from '../call.js';
+import {
+  assertTimeout,
+  type CallOptions,
+  DEFAULT_TIMEOUT,
+  type HandlerContext,
+  type WorkerCaller,
+} from '../call.js';
 import type {
   CallArgs,
   CallOutput,
@@ -34,7 +40,7 @@ import { type GatherOptions, type GatherResult, gather } from './gather.js';
 import { resolveHandlers } from './handlers.js';
 import { announcePeers, type Link, toInfo, type WorkerInfo, type WorkerState } from './links.js';
 import { fanOut, type HostRelay, type RelayRegistry, relayRequest } from './relay.js';
-import { routeTable } from './routes.js';
+import { routeTable, unknownMethodError } from './routes.js';
 import { waitForReady } from './wait-ready.js';
 
 export type { WorkerInfo, WorkerState } from './links.js';
@@ -43,7 +49,8 @@ export type { WorkerInfo, WorkerState } from './links.js';
 export type PrimaryHandlers<C> = {
   [M in keyof PrimaryProcedures<C>]: (
     input: HandlerInput<PrimaryProcedures<C>[M]>,
-    ctx: HandlerContext,
+    // Only workers call the primary.
+    ctx: HandlerContext<WorkerCaller>,
   ) => HandlerOutput<PrimaryProcedures<C>[M]> | Promise<HandlerOutput<PrimaryProcedures<C>[M]>>;
 };
 
@@ -203,6 +210,8 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   ): Promise<CallOutput<WorkerProcedures<C>[M]>> {
     const [input, options] = args as [unknown, CallOptions | undefined];
     assertCallOptionNames(options, () => `call "${method}" options`);
+    const route = this.#workerRoute(method);
+    if (route.def === undefined) return Promise.reject(this.#badCall(worker, method));
     // Fast path first: the message for a failed lookup is only built when it is needed.
     let link = this.#closed ? undefined : this.#links.get(typeof worker === 'number' ? worker : worker?.id);
     if (!link) {
@@ -212,9 +221,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
         return Promise.reject(error);
       }
     }
-    return link.peer.call(method, input, options, this.#workerRoute(method)) as Promise<
-      CallOutput<WorkerProcedures<C>[M]>
-    >;
+    return link.peer.call(method, input, options, route) as Promise<CallOutput<WorkerProcedures<C>[M]>>;
   }
 
   /**
@@ -229,6 +236,9 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     const [input, options] = args as [unknown, GatherOptions | undefined];
     assertCallOptionNames(options, () => `callAll("${method}") options`);
     const route = this.#workerRoute(method);
+    if (route.def === undefined) {
+      return Promise.reject(unknownMethodError(method, this.#contract, 'worker', 'callAll()'));
+    }
     return gather(this.#readyLinks(), (link) => link.peer.call(method, input, options, route)) as Promise<
       GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]
     >;
@@ -343,7 +353,13 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
    */
   waitForReady(count = 1, options: CallOptions = {}): Promise<number[]> {
     assertCallOptionNames(options, () => `waitForReady(${count}) options`);
-    return waitForReady(this, count, options.timeout ?? this.#timeout, options.signal);
+    const source = {
+      readyWorkerIds: () => this.readyWorkerIds(),
+      workers: () => this.workers(),
+      watchWorkers: (listener: (info: WorkerInfo) => void) => this.watchWorkers(listener),
+      exitOf: (id: number) => this.#exitOf(id),
+    };
+    return waitForReady(source, count, options.timeout ?? this.#timeout, options.signal);
   }
 
   /**
@@ -400,6 +416,45 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /**
+   * How a leaving worker ended: its exit code or signal (waiting up to a second for the process to
+   * exit, as 'disconnect' usually comes first), else why its link closed.
+   */
+  #exitOf(id: number): Promise<string> {
+    const link = this.#links.get(id);
+    const closed = link?.peer.closedWith?.message ?? 'its link closed';
+    const child = link?.worker?.process;
+    if (!child) return Promise.resolve(closed);
+    const describe = (code: number | null, signal: string | null) =>
+      signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      return Promise.resolve(describe(child.exitCode, child.signalCode));
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        child.off('exit', onExit);
+        resolve(`disconnected (pid ${child.pid} is still running)`);
+      }, 1_000).unref();
+      const onExit = (code: number | null, signal: string | null) => {
+        clearTimeout(timer);
+        resolve(describe(code, signal));
+      };
+      child.once('exit', onExit);
+    });
+  }
+
+  /** Why a call to a method the contract does not list was refused: a forgotten worker argument, or the name. */
+  #badCall(worker: unknown, method: unknown): Error {
+    if (typeof worker === 'string' && method === undefined) {
+      return new TypeError(
+        `call("${worker}"): the first argument is the worker (a cluster.Worker or its id), the second the method; ` +
+          `did you mean bus.call(worker, "${worker}", input)? For every ready worker use bus.callAll("${worker}"), ` +
+          `for the least busy one a task pool's run("${worker}")`,
+      );
+    }
+    return unknownMethodError(method, this.#contract, 'worker', 'call()');
+  }
 
   #linkFor(worker: Worker | number, what: string): Link {
     if (this.#closed) throw new ClosedError(`${what}: the primary bus is closed`);

@@ -1,7 +1,9 @@
 /** One cached {@link CallRoute} per method, so a call allocates nothing to say how it is checked. */
 
 import type { CallRoute } from '../call.js';
-import type { ProcedureMap } from '../contract.js';
+import type { ContractShape, ProcedureMap } from '../contract.js';
+import { NoHandlerError } from '../errors.js';
+import { closestName } from '../options-check.js';
 
 /** Returns the route lookup for one side's procedures (unknown methods get an unvalidated route). */
 export function routeTable(procedures: ProcedureMap | undefined): (method: string) => CallRoute {
@@ -16,4 +18,32 @@ export function routeTable(procedures: ProcedureMap | undefined): (method: strin
     }
     return route;
   };
+}
+
+/**
+ * The local refusal of a call to a method the contract does not list for `side` (the remote end
+ * would only answer NO_HANDLER, a round trip later): says where the name is served instead, or
+ * the closest name, or how to add it.
+ */
+export function unknownMethodError(
+  method: unknown,
+  contract: ContractShape,
+  side: 'worker' | 'primary',
+  what: string,
+): NoHandlerError {
+  const name = typeof method === 'string' ? method : undefined;
+  const other = side === 'worker' ? 'primary' : 'worker';
+  const served = name !== undefined && contract[other] && Object.hasOwn(contract[other], name);
+  const closest = name === undefined ? undefined : closestName(name, Object.keys(contract[side] ?? {}));
+  const hint = served
+    ? side === 'worker'
+      ? `; "${name}" is served by the primary (contract.primary): workers call it with bus.call("${name}", input)`
+      : `; "${name}" is served by the workers (contract.worker): call one with bus.call(workerId, "${name}", input) or all with bus.callPeers("${name}", input)`
+    : closest !== undefined
+      ? `; did you mean "${closest}"?`
+      : `; add it to defineContract({ ${side}: { … } })`;
+  const label = name === undefined ? `a method name, got ${typeof method}` : `"${name}"`;
+  return new NoHandlerError(
+    `${what}: ${label} is not in the contract's ${side} procedures, so nothing serves it${hint}`,
+  );
 }

@@ -36,7 +36,7 @@ import { type ErrorListener, EventHub, type EventListener, type EventSubscriber 
 import type { GatherOptions, GatherResult } from './gather.js';
 import { resolveHandlers } from './handlers.js';
 import type { WorkerState } from './primary-bus.js';
-import { routeTable } from './routes.js';
+import { routeTable, unknownMethodError } from './routes.js';
 import { type ShutdownHook, WorkerLifecycle, type WorkerLifecycleOptions } from './worker-lifecycle.js';
 import { createMetricsReporter } from './worker-metrics.js';
 import { detectParent, tellPm2Ready, type WorkerParent } from './worker-parent.js';
@@ -158,12 +158,22 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     this.#workerRoute = routeTable(contract.worker);
     const handlers = resolveHandlers(contract.worker, options.handlers, 'createWorkerBus', 'worker');
     this.#parent = options.transport ? 'clusterbus' : detectParent();
-    this.#transport =
-      options.transport ??
-      (this.#parent === 'none'
-        ? // Nobody on the other end: a channel to nowhere keeps the bus's shape; it goes standalone below.
-          createMemoryTransportPair().a
-        : processTransport({ maxPendingSends: options.maxPendingSends }));
+    let release = () => {};
+    if (options.transport) {
+      this.#transport = options.transport;
+    } else if (this.#parent === 'none') {
+      // Nobody on the other end: a channel to nowhere keeps the bus's shape; it goes standalone below.
+      this.#transport = createMemoryTransportPair().a;
+    } else {
+      // Claimed first: a refused second bus must not leave listeners on the channel.
+      release = claimProcessChannel();
+      try {
+        this.#transport = processTransport({ maxPendingSends: options.maxPendingSends });
+      } catch (error) {
+        release();
+        throw error;
+      }
+    }
     const localName = () => (this.id === undefined ? `process ${process.pid}` : `worker ${this.id}`);
     this.#hub = new EventHub(contract.events, localName);
     this.#lifecycle = new WorkerLifecycle(this, options, { ownsProcess: options.transport === undefined });
@@ -195,7 +205,10 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
           for (const listener of [...this.#controlListeners]) listener(message);
         },
         error: (error) => this.#hub.reportError(error),
-        closed: () => this.#transport.dispose(),
+        closed: () => {
+          this.#transport.dispose();
+          release();
+        },
       },
     });
     this.#watchParent(options.helloTimeout, options.transport === undefined);
@@ -330,10 +343,14 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     if (typeof first === 'number') {
       const [method, input, options] = rest as [string, unknown, CallOptions | undefined];
       assertCallOptionNames(options, () => `call "${method}" options`);
+      const def = this.#workerRoute(method).def;
+      if (def === undefined) {
+        return Promise.reject(unknownMethodError(method, this.#contract, 'worker', `call(${first}, …)`));
+      }
       return this.#standaloneAware(
         `call "${method}" to worker ${first}`,
         this.#peer.call(method, input, options, {
-          def: this.#workerRoute(method).def,
+          def,
           to: first,
           targetName: `worker ${first} (via the primary)`,
         }),
@@ -341,10 +358,11 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     }
     const [input, options] = rest as [unknown, CallOptions | undefined];
     assertCallOptionNames(options, () => `call "${first}" options`);
-    return this.#standaloneAware(
-      `call "${first}"`,
-      this.#peer.call(first, input, options, this.#primaryRoute(first)),
-    );
+    const route = this.#primaryRoute(first);
+    if (route.def === undefined) {
+      return Promise.reject(unknownMethodError(first, this.#contract, 'primary', 'call()'));
+    }
+    return this.#standaloneAware(`call "${first}"`, this.#peer.call(first, input, options, route));
   }
 
   /**
@@ -359,6 +377,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     const [input, options = {}] = args as [unknown, PeerGatherOptions | undefined];
     assertOptionNames(options, PEER_GATHER_OPTION_NAMES, `callPeers("${method}") options`);
     const def = this.#workerRoute(method).def;
+    if (def === undefined) throw unknownMethodError(method, this.#contract, 'worker', 'callPeers()');
     const timeout = options.timeout ?? this.#timeout;
     assertTimeout(timeout, `callPeers("${method}")`);
     const finite = timeout > 0 && timeout !== Number.POSITIVE_INFINITY;
@@ -571,8 +590,37 @@ type RelayedRow =
   | { id: number; pid: number | undefined; ok: false; error: WireError; b?: true };
 
 /**
- * Creates this worker's bus over its IPC channel (or `options.transport`).
- * @throws TypeError when the process has no IPC channel, or a handler is not in the contract.
+ * Which bus listens on this process's own IPC channel. On `globalThis` under a registered symbol,
+ * so two copies of the library in one process (its CommonJS and ES builds) see the same claim.
+ */
+const PROCESS_CHANNEL_CLAIM = Symbol.for('clusterbus.processChannelBus');
+
+/**
+ * Claims the process's IPC channel for one worker bus; returns the release. A second bus would
+ * get every message too, but the primary answers only one hello per worker: the second bus's
+ * handlers would never be reached, silently.
+ * @throws TypeError when a bus that is not closed already holds it.
+ */
+function claimProcessChannel(): () => void {
+  const holder = globalThis as { [PROCESS_CHANNEL_CLAIM]?: object };
+  if (holder[PROCESS_CHANNEL_CLAIM]) {
+    throw new TypeError(
+      'createWorkerBus(): this process already has a worker bus on its IPC channel, and the primary talks to one ' +
+        "bus per worker: a second bus's handlers would never be called. Create the bus once (in its own module) " +
+        'and import it where you need it, or close() the first bus before creating another',
+    );
+  }
+  const claim = {};
+  holder[PROCESS_CHANNEL_CLAIM] = claim;
+  return () => {
+    if (holder[PROCESS_CHANNEL_CLAIM] === claim) delete holder[PROCESS_CHANNEL_CLAIM];
+  };
+}
+
+/**
+ * Creates this worker's bus over its IPC channel (or `options.transport`). One bus per process
+ * may use the process's own channel.
+ * @throws TypeError when the process has no IPC channel, already has a bus on it, or a handler is not in the contract.
  */
 export function createWorkerBus<C extends Contract>(
   contract: C,

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { PrimaryBus, WorkerInfo } from '../bus/primary-bus.js';
+import { unknownMethodError } from '../bus/routes.js';
 import type { CallArgs, CallOutput, Contract, WorkerProcedures } from '../contract.js';
 import {
   AbortedError,
@@ -180,6 +181,10 @@ export class TaskPool<C extends Contract> extends EventEmitter<TaskPoolEvents> {
       throw new TypeError(`run(method): method must be a procedure name, got ${String(method)}`);
     }
     checkRunOptions(options, method);
+    const procedures = this.#bus.contract.worker;
+    if (!procedures || !Object.hasOwn(procedures, method)) {
+      return Promise.reject(unknownMethodError(method, this.#bus.contract, 'worker', `run("${method}")`));
+    }
     if (this.#closed) {
       return Promise.reject(
         new ClosedError(`run("${method}"): the task pool is closed; create a new pool to run more tasks`),

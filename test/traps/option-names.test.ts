@@ -13,7 +13,10 @@ import {
   startCluster,
 } from '../../src/index.js';
 import { closestName } from '../../src/options-check.js';
+import { fixturePath } from '../helpers/cluster.js';
 import { memoryCluster } from '../helpers/memory.js';
+
+const exec = fixturePath('echo-worker.ts');
 
 const contract = defineContract({
   worker: { echo: { input: z.string(), output: z.string() } },
@@ -45,27 +48,27 @@ describe('unknown option names', () => {
   it.each([
     [
       'size',
-      loose({ contract, exec: 'x.js', sise: 2 }),
+      loose({ contract, exec, sise: 2 }),
       /startCluster options: unknown option "sise" \(did you mean "size"\?\)/,
     ],
     [
       'pool',
-      loose({ contract, exec: 'x.js', pool: { concurency: 4 } }),
+      loose({ contract, exec, pool: { concurency: 4 } }),
       /startCluster options\.pool: unknown option "concurency" \(did you mean "concurrency"\?\)/,
     ],
     [
       'backoff',
-      loose({ contract, exec: 'x.js', backoff: { minimum: 5 } }),
+      loose({ contract, exec, backoff: { minimum: 5 } }),
       /startCluster options\.backoff: unknown option "minimum" \(did you mean "min"\?\)/,
     ],
     [
       'crashBudget',
-      loose({ contract, exec: 'x.js', crashBudget: { crash: 5 } }),
+      loose({ contract, exec, crashBudget: { crash: 5 } }),
       /crashBudget: unknown option "crash" \(did you mean "crashes"\?\)/,
     ],
     [
       'signals',
-      loose({ contract, exec: 'x.js', signals: { reloads: ['SIGHUP'] } }),
+      loose({ contract, exec, signals: { reloads: ['SIGHUP'] } }),
       /signals: unknown option "reloads" \(did you mean "reload"\?\)/,
     ],
   ])('startCluster refuses a misspelt %s option before forking', async (_name, options, message) => {
@@ -102,7 +105,7 @@ describe('unknown option names', () => {
 
   it('reload() refuses a misspelt option', async () => {
     const { resolveReloadOptions, resolveClusterOptions } = await import('../../src/supervisor/options.js');
-    const base = resolveClusterOptions({ contract, exec: 'x.js', size: 1 });
+    const base = resolveClusterOptions({ contract, exec, size: 1 });
     expect(() => resolveReloadOptions(loose({ paralel: 2 }), base)).toThrow(
       /reload options: unknown option "paralel" \(did you mean "parallel"\?\)/,
     );
