@@ -292,6 +292,7 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
     this.#state = 'closed';
     this.#member.bus.setHostRelay(undefined);
     this.#pool.stop();
+    this.#liveness.goodbye();
     this.#liveness.stop();
     this.#peers.closeAll(new ClosedError(`host ${this.host} left the fleet`));
     for (const sub of this.#subs) sub.unsubscribe();
