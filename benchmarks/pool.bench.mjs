@@ -7,6 +7,8 @@
  *   clusterbus         `createTaskPool(bus, { concurrency: 1 })` over `cluster.fork` workers,
  *                      zod-validated input and output on both sides
  *   workerpool         `workerpool.pool(file, { workerType: 'process' })` (child_process workers)
+ *   tinypool           `new Tinypool({ filename, runtime: 'child_process' })` (child_process
+ *                      workers, one task per worker at a time: its default)
  *   poolifier          `new FixedClusterPool(n, file, { enableTasksQueue: true,
  *                      tasksQueueOptions: { concurrency: 1 } })` (cluster workers)
  * Every task sent to a worker at once (no pool-side queue), poolifier's default:
@@ -32,7 +34,15 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixture = (name) => join(here, 'fixtures', name);
-const POOLS = ['raw', 'clusterbus', 'workerpool', 'poolifier', 'clusterbus-inf', 'poolifier-default'];
+const POOLS = [
+  'raw',
+  'clusterbus',
+  'workerpool',
+  'tinypool',
+  'poolifier',
+  'clusterbus-inf',
+  'poolifier-default',
+];
 const CPU_N = 1_000_000;
 
 // ---- parent: drive the rounds, print, write the results ----------------------------------------
@@ -43,6 +53,7 @@ async function main() {
   const outArg = argv.find((arg) => arg.startsWith('--out='));
   const outDir = outArg ? resolve(outArg.slice('--out='.length)) : join(here, 'results');
   const workers = Number(process.env.POOL_BENCH_WORKERS ?? os.availableParallelism());
+  const loadavgStart = os.loadavg().map(round2);
   const plan = quick
     ? { rounds: 2, noop: 400, cpu: 16, warmNoop: 200, warmCpu: 4 }
     : { rounds: 7, noop: 4000, cpu: 120, warmNoop: 2000, warmCpu: 20 };
@@ -74,13 +85,13 @@ async function main() {
       results[kind] = {};
       for (const name of POOLS) results[kind][name] = Math.round(median(samples[kind][name]));
     }
-    report(results, { workers, plan, quick, outDir });
+    report(results, { workers, plan, quick, outDir, loadavgStart });
   } finally {
     await Promise.all([...children.values()].map((pool) => pool.stop()));
   }
 }
 
-function report(results, { workers, plan, quick, outDir }) {
+function report(results, { workers, plan, quick, outDir, loadavgStart }) {
   const ratios = {};
   for (const kind of ['noop', 'cpu']) {
     const row = results[kind];
@@ -94,12 +105,14 @@ function report(results, { workers, plan, quick, outDir }) {
     ratios[kind] = {
       clusterbusVsRaw: round2(row.clusterbus / row.raw),
       clusterbusVsWorkerpool: round2(row.clusterbus / row.workerpool),
+      clusterbusVsTinypool: round2(row.clusterbus / row.tinypool),
       clusterbusVsPoolifier: round2(row.clusterbus / row.poolifier),
       clusterbusInfVsPoolifierDefault: round2(row['clusterbus-inf'] / row['poolifier-default']),
     };
     console.log(
       `    one task per worker: clusterbus ÷ raw ${ratios[kind].clusterbusVsRaw}, ` +
-        `÷ workerpool ${ratios[kind].clusterbusVsWorkerpool}, ÷ poolifier ${ratios[kind].clusterbusVsPoolifier}`,
+        `÷ workerpool ${ratios[kind].clusterbusVsWorkerpool}, ÷ tinypool ${ratios[kind].clusterbusVsTinypool}, ` +
+        `÷ poolifier ${ratios[kind].clusterbusVsPoolifier}`,
     );
     console.log(
       `    all sent at once:    clusterbus-inf ÷ poolifier-default ${ratios[kind].clusterbusInfVsPoolifierDefault}`,
@@ -114,6 +127,7 @@ function report(results, { workers, plan, quick, outDir }) {
     platform: `${os.platform()} ${os.arch()}`,
     cpus: os.availableParallelism(),
     quick,
+    loadavg: { start: loadavgStart, end: os.loadavg().map(round2) },
     workers,
     plan,
     unit: 'tasks per second (median over rounds)',
@@ -255,6 +269,23 @@ const POOL_FACTORIES = {
     return {
       run: (task, input) => pool.exec(task, [input]),
       stop: () => pool.terminate(),
+    };
+  },
+
+  async tinypool(workers) {
+    const { default: Tinypool } = await import('tinypool');
+    const pool = new Tinypool({
+      filename: fixture('pool-tinypool-worker.mjs'),
+      runtime: 'child_process',
+      minThreads: workers,
+      maxThreads: workers,
+      idleTimeout: 0,
+    });
+    // Start every worker before the first round, as the other pools do.
+    await Promise.all(Array.from({ length: workers }, () => pool.run(0, { name: 'noop' })));
+    return {
+      run: (task, input) => pool.run(input, { name: task }),
+      stop: () => pool.destroy(),
     };
   },
 

@@ -1,43 +1,53 @@
 /**
- * Scenario: zero-downtime rolling reload of an HTTP cluster under keep-alive load.
+ * Scenario: zero-downtime reload of an HTTP cluster under keep-alive load, clusterbus against PM2.
  *
- * The workers are examples/http-cluster/worker.mjs (drainHttp on shutdown). While K client loops
- * send GETs over a keep-alive `http.Agent`, the primary runs `cluster.reload()` R times and
- * records each reload's wall time, the time per worker, and every failed request.
+ * The app is the classic Express hello world on N workers (default 2). While autocannon (its own
+ * process, 50 keep-alive connections) hammers it, each manager reloads it R times:
+ * - clusterbus `reload()` with the default strategy (canary with probation, then parallel batches);
+ * - clusterbus with the previous strategy (one slot at a time, 1 s probation each), for reference;
+ * - PM2 7 `pm2 reload` (cluster mode, `--wait-ready`) of the same app written with PM2's documented
+ *   pattern (SIGINT → `server.close()` → exit), the CLI's wall time;
+ * - PM2 running the clusterbus worker file itself (graceful under PM2: SIGINT runs onShutdown).
+ * Every request that failed (errors, timeouts, non-2xx) is counted per variant.
  *
- * Baseline, measured in the same run: a cold start of one worker (fork → `ready()`), so
- * `ratio` = reload time per worker ÷ cold start (a reload per worker costs at least one cold
- * start plus the probation; the drain of the old worker overlaps the next step).
+ * Baselines in the same run: a cold start of the cluster (startCluster → all ready), and PM2's reload.
+ * `ratioToPm2` = median clusterbus reload ÷ median `pm2 reload`; `ratioToColdStart` likewise.
  *
- *   node benchmarks/reload.bench.mjs [--quick] [--out=<dir>] [--workers=N]
+ *   node benchmarks/reload.bench.mjs [--quick] [--out=<dir>] [--workers=N] [--no-pm2]
  *
- * Imports the built package: run `npm run build` first.
+ * Imports the built package: run `npm run build` first. PM2 runs with its PM2_HOME in a temp
+ * directory and is always `pm2 kill`ed at the end.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
+import { execFile, fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCluster } from '../dist/index.js';
-import { contract } from '../examples/http-cluster/contract.mjs';
+import { contract } from './fixtures/reload-contract.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
+const withPm2 = !argv.includes('--no-pm2');
 const outArg = argv.find((arg) => arg.startsWith('--out='));
 const out = outArg ? resolve(outArg.slice('--out='.length)) : join(here, 'results');
 const workers = Number(argv.find((arg) => arg.startsWith('--workers='))?.slice(10) ?? 2);
-const reloads = quick ? 1 : 3;
+const reloads = quick ? 2 : 5;
 const coldStarts = quick ? 1 : 3;
-const probation = quick ? 200 : 1_000;
-const connections = 8;
-const exec = new URL('../examples/http-cluster/worker.mjs', import.meta.url);
+const connections = 50;
+const pauseMs = quick ? 300 : 1_000;
+const clusterbusWorker = join(here, 'fixtures', 'reload-express-clusterbus.mjs');
+const pm2Worker = join(here, 'fixtures', 'reload-express-pm2.cjs');
+const pm2Bin = join(createRequire(import.meta.url).resolve('pm2/package.json'), '..', 'bin', 'pm2');
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) / 2)];
 };
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
 function freePort() {
   return new Promise((done, fail) => {
@@ -50,118 +60,178 @@ function freePort() {
   });
 }
 
-/** K loops of sequential GETs over keep-alive sockets; counts answers and failures. */
-function startLoad(port) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-  const stats = { ok: 0, failed: 0, errors: {} };
-  let stopped = false;
-  const once = () =>
-    new Promise((done) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode === 200) stats.ok++;
-          else fail(`HTTP ${res.statusCode}`);
-          done();
-        });
-      });
-      const fail = (why) => {
-        stats.failed++;
-        stats.errors[why] = (stats.errors[why] ?? 0) + 1;
-      };
-      req.on('error', (error) => {
-        fail(error.code ?? error.message);
-        done();
-      });
-    });
-  const loops = Array.from({ length: connections }, async () => {
-    while (!stopped) await once();
+/** autocannon in a child process; `stop()` resolves with its totals. */
+async function startLoad(port) {
+  const child = fork(join(here, 'fixtures', 'load-autocannon.mjs'), [], {
+    env: { ...process.env, URL: `http://127.0.0.1:${port}/`, CONNECTIONS: String(connections) },
   });
+  await new Promise((done) => child.once('message', done));
+  await sleep(quick ? 300 : 1_000); // connections open and warm
   return {
-    stats,
-    async stop() {
-      stopped = true;
-      await Promise.all(loops);
-      agent.destroy();
-      return stats;
-    },
+    stop: () =>
+      new Promise((done) => {
+        child.on('message', (message) => {
+          if (message && typeof message === 'object' && 'requests' in message) done(message);
+        });
+        child.send('stop');
+      }),
   };
 }
+
+const failedOf = (load) => load.errors + load.timeouts + load.non2xx;
 
 async function coldStart(port) {
   const started = performance.now();
   const cluster = await startCluster({
     contract,
-    exec,
-    size: 1,
+    exec: clusterbusWorker,
+    size: workers,
     env: { PORT: String(port) },
     signals: false,
+    log: false,
   });
   const ms = performance.now() - started;
   await cluster.shutdown({ timeout: 5_000 });
   return ms;
 }
 
-async function main() {
+async function clusterbusReloads(port, label, reloadOptions) {
+  const cluster = await startCluster({
+    contract,
+    exec: clusterbusWorker,
+    size: workers,
+    env: { PORT: String(port) },
+    signals: false,
+    log: false,
+  });
+  const load = await startLoad(port);
+  const runs = [];
+  let totals;
+  try {
+    for (let i = 0; i < reloads; i++) {
+      const result = await cluster.reload(reloadOptions);
+      runs.push(result.durationMs);
+      await sleep(pauseMs);
+    }
+  } finally {
+    totals = await load.stop();
+    await cluster.shutdown({ timeout: 5_000 });
+  }
+  return report(label, runs, totals);
+}
+
+function report(label, runs, totals) {
+  const row = {
+    variant: label,
+    reloadMs: runs.map(Math.round),
+    medianMs: Math.round(median(runs)),
+    requests: totals.requests,
+    failedRequests: failedOf(totals),
+    errors: totals.byCode,
+    timeouts: totals.timeouts,
+    non2xx: totals.non2xx,
+  };
   console.log(
-    `reload: rolling reload of ${workers} HTTP workers under keep-alive load (${quick ? 'quick' : 'full'} run)`,
+    `  ${label.padEnd(44)} median ${String(row.medianMs).padStart(5)} ms  [${row.reloadMs.join(', ')}]  ` +
+      `${row.failedRequests} failed of ${row.requests + row.failedRequests}`,
+  );
+  return row;
+}
+
+function pm2(home, args, env = {}) {
+  return new Promise((done, fail) => {
+    execFile(
+      process.execPath,
+      [pm2Bin, ...args],
+      { env: { ...process.env, PM2_HOME: home, ...env }, timeout: 120_000 },
+      (error, stdout, stderr) =>
+        error ? fail(new Error(`pm2 ${args[0]}: ${error.message}\n${stderr}`)) : done(stdout),
+    );
+  });
+}
+
+async function pm2Reloads(home, port, label, script) {
+  await pm2(
+    home,
+    [
+      'start',
+      script,
+      '-i',
+      String(workers),
+      '--name',
+      'bench',
+      '--wait-ready',
+      '--listen-timeout',
+      '10000',
+      '--kill-timeout',
+      '5000',
+    ],
+    { PORT: String(port) },
+  );
+  const load = await startLoad(port);
+  const runs = [];
+  let totals;
+  try {
+    for (let i = 0; i < reloads; i++) {
+      const started = performance.now();
+      await pm2(home, ['reload', 'bench']);
+      runs.push(performance.now() - started);
+      await sleep(pauseMs);
+    }
+  } finally {
+    totals = await load.stop();
+    await pm2(home, ['delete', 'bench']).catch(() => {});
+  }
+  return report(label, runs, totals);
+}
+
+async function main() {
+  const [load1, load5, load15] = os.loadavg().map((n) => Math.round(n * 10) / 10);
+  console.log(
+    `reload: ${workers} Express workers under ${connections} keep-alive connections, ${reloads} reloads per variant ` +
+      `(${quick ? 'quick' : 'full'} run; load average ${load1} ${load5} ${load15})`,
   );
   const port = await freePort();
   const cold = [];
   for (let i = 0; i < coldStarts; i++) cold.push(await coldStart(port));
+  const coldStartMs = Math.round(median(cold));
+  console.log(`  cold start of ${workers} workers (startCluster → all ready): median ${coldStartMs} ms`);
 
-  const cluster = await startCluster({
-    contract,
-    exec,
-    size: workers,
-    env: { PORT: String(port) },
-    probation,
-    signals: false,
-  });
-  const load = startLoad(port);
-  const runs = [];
-  try {
-    await new Promise((done) => setTimeout(done, quick ? 200 : 1_000));
-    for (let i = 0; i < reloads; i++) {
-      const before = { ...load.stats };
-      const result = await cluster.reload();
-      runs.push({
-        durationMs: result.durationMs,
-        msPerWorker: Math.round(result.durationMs / workers),
-        stepMs: result.replaced.map((step) => step.ms),
-        requests: load.stats.ok - before.ok,
-        failed: load.stats.failed - before.failed,
-      });
-      console.log(
-        `  reload ${i + 1}: ${result.durationMs} ms (${Math.round(result.durationMs / workers)} ms/worker), ` +
-          `${load.stats.ok - before.ok} requests answered, ${load.stats.failed - before.failed} failed`,
-      );
+  const cases = [];
+  cases.push(await clusterbusReloads(port, 'clusterbus reload() (canary + batches)', undefined));
+  cases.push(
+    await clusterbusReloads(port, 'clusterbus, previous strategy (1 at a time)', {
+      parallel: 1,
+      canary: false,
+      probation: 1_000,
+      batchProbation: 1_000,
+    }),
+  );
+  if (withPm2) {
+    const home = mkdtempSync(join(os.tmpdir(), 'clusterbus-bench-pm2-'));
+    try {
+      await pm2(home, ['ping']); // the daemon's start is not part of any reload
+      cases.push(await pm2Reloads(home, port, 'pm2 reload (documented SIGINT + close())', pm2Worker));
+      cases.push(await pm2Reloads(home, port, 'pm2 reload of the clusterbus worker file', clusterbusWorker));
+    } finally {
+      await pm2(home, ['kill']).catch(() => {});
+      rmSync(home, { recursive: true, force: true });
     }
-  } finally {
-    await load.stop();
-    await cluster.shutdown({ timeout: 5_000 });
   }
 
-  const msPerWorker = median(runs.map((run) => run.msPerWorker));
-  const coldStartMs = Math.round(median(cold));
-  const failedRequests = runs.reduce((sum, run) => sum + run.failed, 0);
+  const ours = cases[0];
+  const pm2Doc = cases.find((c) => c.variant.startsWith('pm2 reload (documented'));
   const summary = {
-    scenario: 'reload',
-    serialization: 'json',
-    workers,
-    connections,
-    probationMs: probation,
-    reloads: runs,
-    msPerWorker,
     coldStartMs,
-    ratio: Math.round((msPerWorker / coldStartMs) * 100) / 100,
-    requests: load.stats.ok,
-    failedRequests,
-    errors: load.stats.errors,
+    clusterbusMedianMs: ours.medianMs,
+    ratioToColdStart: Math.round((ours.medianMs / coldStartMs) * 100) / 100,
+    ratioToPm2: pm2Doc ? Math.round((ours.medianMs / pm2Doc.medianMs) * 100) / 100 : undefined,
+    speedupOverPrevious: Math.round((cases[1].medianMs / ours.medianMs) * 100) / 100,
   };
   console.log(
-    `  median ${msPerWorker} ms per worker (cold start ${coldStartMs} ms, ratio ${summary.ratio}), ` +
-      `${failedRequests} failed of ${load.stats.ok + failedRequests} requests`,
+    `  clusterbus reload ${ours.medianMs} ms = ${summary.ratioToColdStart}× a cold start` +
+      (pm2Doc ? `, ${summary.ratioToPm2}× pm2 reload (${pm2Doc.medianMs} ms)` : '') +
+      `, ${summary.speedupOverPrevious}× faster than the previous strategy`,
   );
 
   mkdirSync(out, { recursive: true });
@@ -173,14 +243,19 @@ async function main() {
     platform: `${process.platform} ${process.arch}`,
     cpus: os.availableParallelism?.() ?? os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    loadAverage: [load1, load5, load15],
     quick,
-    target: { failedRequests: 0 },
-    cases: [summary],
+    workers,
+    connections,
+    reloadsPerVariant: reloads,
+    target: { failedRequests: 0, ratioToPm2: '<= 1' },
+    summary,
+    cases,
   };
   writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
   console.log(`wrote ${file}`);
-  if (failedRequests > 0)
-    throw new Error(`reload lost ${failedRequests} requests: ${JSON.stringify(load.stats.errors)}`);
+  const lost = cases.filter((c) => c.variant.startsWith('clusterbus') && c.failedRequests > 0);
+  if (lost.length > 0) throw new Error(`clusterbus lost requests: ${JSON.stringify(lost)}`);
 }
 
 main().then(

@@ -32,6 +32,12 @@ import {
   type ControlMessage,
   describe,
   type EventMessage,
+  FEATURE_BATCH,
+  FEATURE_SHORT_IDS,
+  FEATURES,
+  type HelloData,
+  helloFeatures,
+  isBatch,
   isViolation,
   type Message,
   type ProtocolViolation,
@@ -39,6 +45,7 @@ import {
   type RelayTarget,
   type ReplyMessage,
   type RequestMessage,
+  unpackBatch,
 } from './protocol.js';
 import { busErrorReply, IncomingCalls } from './serve.js';
 import type { Transport } from './transports/transport.js';
@@ -115,8 +122,9 @@ interface PendingCall {
 export class Peer {
   readonly #options: PeerOptions;
   readonly #transport: Transport;
-  // 64 random bits per peer instance: ids stay unique across respawns and primary restarts.
-  readonly #idPrefix = `${randomBytes(8).toString('base64url')}:`;
+  // 64 random bits per peer instance, sent once in the hello: call ids on the wire are a short
+  // counter, and this instance id tells a restarted end (same channel, new bus) from the old one.
+  readonly #instance = randomBytes(8).toString('base64url');
   #counter = 0;
   readonly #pending = new Map<string, PendingCall>();
   /** Calls this end gave up on (timeout, abort) whose handler has not answered yet. */
@@ -131,6 +139,8 @@ export class Peer {
   /** Held entries that were dropped (their call settled) and are still in the array. */
   #heldDropped = 0;
   #remoteHello: Record<string, unknown> | undefined;
+  /** The other end announced short ids: its instance id prefixes them in `ctx.callId`. */
+  #remoteShortIds = false;
   #closedWith: BusError | undefined;
   readonly #unsubscribe: Array<() => void>;
 
@@ -146,6 +156,9 @@ export class Peer {
       relay: options.hooks.relay,
       send: (reply, done) => this.#post(reply, done),
       isClosed: () => this.#closedWith !== undefined,
+      // Short ids are a counter per instance: prefixed with it, ctx.callId stays unique.
+      callId: (wireId) =>
+        this.#remoteShortIds ? `${this.#remoteHello?.instance as string}:${wireId}` : wireId,
     });
     this.#unsubscribe = [
       this.#transport.onMessage((value) => this.#receive(value)),
@@ -245,7 +258,7 @@ export class Peer {
         }),
       );
     }
-    const id = this.#idPrefix + (this.#counter++).toString(36);
+    const id = (this.#counter++).toString(36);
     const request: RequestMessage = { $cb: 1, k: 'req', id, m: method };
     if (input !== undefined) request.i = input;
     if (route.to !== undefined) {
@@ -434,7 +447,12 @@ export class Peer {
   }
 
   #sendHello(ack: boolean): void {
-    const data = { ...this.#options.hello, instance: this.#idPrefix.slice(0, -1), ack };
+    const data: HelloData = {
+      ...this.#options.hello,
+      instance: this.#instance,
+      ack,
+      features: [...FEATURES],
+    };
     this.#transport
       .send({ $cb: 1, k: 'ctl', c: 'hello', d: data })
       // A hello to a channel that is already gone is answered by the close handler.
@@ -477,8 +495,25 @@ export class Peer {
 
   /** The transport's message listener: nothing a peer sends may throw out of it. */
   #receive(value: unknown): void {
+    if (isBatch(value)) {
+      const unpacked = unpackBatch(value);
+      if (!Array.isArray(unpacked)) {
+        this.#guarded(unpacked, value);
+        return;
+      }
+      // In order, each exactly as if it had arrived alone: one that throws does not drop the rest.
+      const elements = (value as unknown as { b: unknown[] }).b;
+      for (let i = 0; i < unpacked.length; i++) this.#guarded(unpacked[i]!, elements[i]);
+      return;
+    }
+    const parsed = parseMessage(value);
+    if (parsed === undefined) return; // foreign traffic: not ours, not our business
+    this.#guarded(parsed, value);
+  }
+
+  #guarded(parsed: Message | ProtocolViolation, value: unknown): void {
     try {
-      this.#handle(value);
+      this.#handle(parsed, value);
     } catch (error) {
       // A last line of defence (a listener of ours or the app's threw): report, never crash.
       this.#report(
@@ -490,9 +525,7 @@ export class Peer {
     }
   }
 
-  #handle(value: unknown): void {
-    const parsed = parseMessage(value);
-    if (parsed === undefined) return; // foreign traffic: not ours, not our business
+  #handle(parsed: Message | ProtocolViolation, value: unknown): void {
     if (isViolation(parsed)) {
       this.#dropped(parsed, value);
       return;
@@ -515,7 +548,9 @@ export class Peer {
         if (parsed.c === 'hello') {
           const data = (parsed.d ?? {}) as Record<string, unknown>;
           const first = this.#remoteHello === undefined || this.#remoteHello.instance !== data.instance;
+          if (first && this.#remoteHello !== undefined) this.#remoteRestarted();
           this.#remoteHello = data;
+          if (first) this.#remoteFeatures(data);
           if (first && data.ack !== true) this.#sendHello(true);
           this.#releaseHeld();
           if (first) this.#options.hooks.control(parsed);
@@ -573,6 +608,33 @@ export class Peer {
         code: `CLUSTERBUS_${error.code}`,
       });
     }
+  }
+
+  /** What the other end's hello says it speaks: batches only to an end that reads them. */
+  #remoteFeatures(data: Record<string, unknown>): void {
+    const features = helloFeatures(data);
+    this.#remoteShortIds = features.has(FEATURE_SHORT_IDS);
+    this.#transport.useBatches?.(features.has(FEATURE_BATCH));
+  }
+
+  /**
+   * The other end's bus was replaced behind the same channel (a new instance said hello): the old
+   * one is gone with whatever it was doing. Calls to it fail now instead of timing out, and its
+   * calls' handlers here are aborted and their replies dropped (the new instance's call ids start
+   * over and must not meet the old ones).
+   */
+  #remoteRestarted(): void {
+    const gone = new PeerGoneError(`${this.#options.remoteName} restarted (a new bus said hello)`);
+    for (const [id, entry] of this.#pending) {
+      this.#forget(id, entry);
+      entry.reject(
+        new PeerGoneError(`call "${entry.method}" to ${entry.targetName} failed: ${gone.message}`, {
+          cause: gone,
+        }),
+      );
+    }
+    this.#abandoned.clear();
+    this.#incoming.abortAll(gone);
   }
 
   #settle(reply: ReplyMessage): void {

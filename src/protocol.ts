@@ -293,3 +293,83 @@ function safeString(value: unknown): string {
 export function isViolation(parsed: Message | ProtocolViolation): parsed is ProtocolViolation {
   return 'violation' in parsed;
 }
+
+// ---- batches and the hello's features ---------------------------------------------------------
+
+/**
+ * Several messages in one envelope, in send order: what one link posted in one turn of the event
+ * loop. Sent only to an end whose hello announced {@link FEATURE_BATCH}; an end that did not
+ * (protocol v1 without batches) gets single messages.
+ */
+export interface BatchMessage {
+  $cb: 1;
+  k: 'batch';
+  b: Message[];
+}
+
+/** What one `send` carries: one message, or a batch of them. */
+export type WireMessage = Message | BatchMessage;
+
+/** Hello feature: this end reads {@link BatchMessage} envelopes. */
+export const FEATURE_BATCH = 'batch';
+/**
+ * Hello feature: this end's call ids are short (a counter); its `instance` is their prefix, sent
+ * once in the hello instead of on every message.
+ */
+export const FEATURE_SHORT_IDS = 'sid';
+/** The features this version announces in its hello. */
+export const FEATURES: readonly string[] = Object.freeze([FEATURE_BATCH, FEATURE_SHORT_IDS]);
+
+/** The data of a `hello` control message (fields other than these belong to the bus). */
+export interface HelloData {
+  /** The sender's instance id: new for every bus, so a restart behind the same channel shows. */
+  instance?: string;
+  /** True when this hello answers the other end's. */
+  ack?: boolean;
+  /** What the sender speaks beyond protocol v1 (an end without it speaks none of them). */
+  features?: string[];
+  [key: string]: unknown;
+}
+
+/** The features a hello's data announces, read by type (anything else: none). */
+export function helloFeatures(data: unknown): ReadonlySet<string> {
+  const features = (data as HelloData | null | undefined)?.features;
+  if (typeof data !== 'object' || data === null || !Array.isArray(features)) return NO_FEATURES;
+  return new Set(features.filter((feature): feature is string => typeof feature === 'string'));
+}
+
+const NO_FEATURES: ReadonlySet<string> = new Set();
+
+/** True when `value` is one of our batch envelopes (whatever its contents). Cheap: the hot path asks. */
+export function isBatch(value: unknown): value is { $cb: unknown; k: 'batch' } {
+  return (
+    typeof value === 'object' && value !== null && (value as { k?: unknown }).k === 'batch' && TAG in value
+  );
+}
+
+/**
+ * Unpacks a batch envelope into what {@link parseMessage} makes of each element, in order: the
+ * receiver handles each exactly as if it had arrived alone. A malformed envelope is one
+ * violation; an element without our tag, or a batch inside a batch, is a violation in its place.
+ */
+export function unpackBatch(value: {
+  $cb: unknown;
+  k: 'batch';
+}): Array<Message | ProtocolViolation> | ProtocolViolation {
+  const batch = value as Record<string, unknown>;
+  if (batch.$cb !== PROTOCOL_VERSION) {
+    // Described by type, never String(x): a hostile value must not throw here (trap 12).
+    const version = typeof batch.$cb === 'number' ? String(batch.$cb) : `of type ${typeof batch.$cb}`;
+    return bad(`batch of protocol version ${version} is not supported (this end speaks ${PROTOCOL_VERSION})`);
+  }
+  const elements = batch.b;
+  if (!Array.isArray(elements)) return bad('batch without a message list');
+  const out: Array<Message | ProtocolViolation> = new Array(elements.length);
+  for (let i = 0; i < elements.length; i++) {
+    const element: unknown = elements[i];
+    out[i] = isBatch(element)
+      ? bad('batch inside a batch')
+      : (parseMessage(element) ?? bad('batch element without the $cb tag'));
+  }
+  return out;
+}

@@ -30,6 +30,8 @@ export interface ServeHost {
   send(reply: ReplyMessage, done: (error?: Error) => void): void;
   /** True once the link is closed: replies are no longer written. */
   isClosed(): boolean;
+  /** The id handlers see as `ctx.callId` for a call id read from the wire. */
+  callId(wireId: string): string;
 }
 
 /** The calls being served on one link. */
@@ -80,15 +82,18 @@ export class IncomingCalls {
     }
     if (reply instanceof Promise) {
       reply.then(
-        (settled) => this.#reply(request, settled),
-        (error: unknown) => this.#reply(request, busErrorReply(error)),
+        (settled) => this.#reply(request, abort, settled),
+        (error: unknown) => this.#reply(request, abort, busErrorReply(error)),
       );
     } else {
-      this.#reply(request, reply);
+      this.#reply(request, abort, reply);
     }
   }
 
-  #reply(request: RequestMessage, reply: ReplyMessage): void {
+  #reply(request: RequestMessage, abort: LazyAbort, reply: ReplyMessage): void {
+    // Not running any more: the link closed, or the caller's bus restarted (abortAll) and a new
+    // call may hold this id now. Either way the reply has no one to go to.
+    if (this.#running.get(request.id) !== abort) return;
     this.#running.delete(request.id);
     if (this.#host.isClosed()) return;
     reply.id = request.id;
@@ -146,7 +151,10 @@ export class IncomingCalls {
         : this.#host.remoteCaller;
     let output: unknown;
     try {
-      output = served.handler(input, new CallContext(abort, caller, request.m, request.id));
+      output = served.handler(
+        input,
+        new CallContext(abort, caller, request.m, this.#host.callId(request.id)),
+      );
     } catch (error) {
       return handlerErrorReply(error);
     }

@@ -4,7 +4,7 @@
  * string `'ready'` is PM2's `wait_ready` signal. Every message goes out exactly as it came.
  */
 
-/** What the watcher saw. */
+/** What the watcher saw (hellos and `'ready'` inside a batch envelope too). */
 export interface OutgoingHandlers {
   /** A worker bus said hello; `instance` identifies that bus. */
   hello(instance: unknown): void;
@@ -30,14 +30,20 @@ export function watchOutgoing(handlers: OutgoingHandlers): () => void {
   };
 }
 
-function inspect(message: unknown, handlers: OutgoingHandlers): void {
+function inspect(message: unknown, handlers: OutgoingHandlers, depth = 0): void {
   if (message === 'ready') {
     handlers.ready();
     return;
   }
   if (typeof message !== 'object' || message === null) return;
-  const m = message as { $cb?: unknown; k?: unknown; c?: unknown; d?: unknown };
-  if (m.$cb === undefined || m.k !== 'ctl' || m.c !== 'hello') return;
+  const m = message as { $cb?: unknown; k?: unknown; c?: unknown; d?: unknown; b?: unknown };
+  if (m.$cb === undefined) return;
+  // Messages posted in one turn may travel as one batch envelope: look inside (one level only).
+  if (m.k === 'batch' && Array.isArray(m.b) && depth === 0) {
+    for (const item of m.b) inspect(item, handlers, 1);
+    return;
+  }
+  if (m.k !== 'ctl' || m.c !== 'hello') return;
   const instance =
     typeof m.d === 'object' && m.d !== null ? (m.d as { instance?: unknown }).instance : undefined;
   handlers.hello(instance);

@@ -25,7 +25,12 @@ export class ZeroCodeWorker {
   #bus: WorkerBus<Contract> | undefined;
   /** The instance id of our own bus's hello, so its later hellos are not taken for the app's. */
   #ownInstance: unknown;
-  #creating = false;
+  /**
+   * Our bus was created and its hello has not gone out yet. Its hello is the next one out: the
+   * transport writes at the end of the turn, in order, and any bus the app made before ours would
+   * have said hello in an earlier turn (the ready checks run a turn after the app's code).
+   */
+  #awaitingOwnHello = false;
   #appBus = false;
   #unwatch: (() => void) | undefined;
 
@@ -47,7 +52,8 @@ export class ZeroCodeWorker {
     this.#unwatch = watchOutgoing({
       hello: (instance) => this.#onHello(instance),
       ready: () => {
-        if (this.#settings.ready === 'message') this.#ready();
+        // A turn later: a bus the app made just before must say hello first (and win).
+        if (this.#settings.ready === 'message') setImmediate(() => this.#ready());
       },
     });
     if (this.#settings.ready === 'listen') this.#tracker.onAllListening(() => this.#ready());
@@ -57,7 +63,8 @@ export class ZeroCodeWorker {
   }
 
   #onHello(instance: unknown): void {
-    if (this.#creating) {
+    if (this.#awaitingOwnHello) {
+      this.#awaitingOwnHello = false;
       this.#ownInstance = instance;
       return;
     }
@@ -81,13 +88,8 @@ export class ZeroCodeWorker {
   }
 
   #createBus(): WorkerBus<Contract> {
-    this.#creating = true;
-    let bus: WorkerBus<Contract>;
-    try {
-      bus = createWorkerBus(defineContract({}));
-    } finally {
-      this.#creating = false;
-    }
+    this.#awaitingOwnHello = true;
+    const bus = createWorkerBus(defineContract({}));
     this.#stopIgnoringSignals();
     // Reported, not thrown: a failed ready() is retried by the next "all listening".
     bus.on('error', (error) => process.emitWarning(`clusterbus: ${error.message}`));

@@ -85,6 +85,7 @@ const BUS_OPTION_NAMES = optionNames<PrimaryBusOptions<Contract>>({
   timeout: true,
   autoAttach: true,
   maxPendingSends: true,
+  maxBatchBytes: true,
 });
 const BROADCAST_OPTION_NAMES = optionNames<BroadcastOptions>({ includeStarting: true });
 
@@ -113,7 +114,10 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     assertOptionNames(options, BUS_OPTION_NAMES, 'createPrimaryBus options');
     this.#timeout = options.timeout ?? DEFAULT_TIMEOUT;
     assertTimeout(this.#timeout, 'createPrimaryBus options');
-    this.#transportOptions = { maxPendingSends: options.maxPendingSends };
+    this.#transportOptions = {
+      maxPendingSends: options.maxPendingSends,
+      maxBatchBytes: options.maxBatchBytes,
+    };
     this.#handlers = resolveHandlers(contract.primary, options.handlers, 'createPrimaryBus', 'primary');
     this.#hub = new EventHub(contract.events, () => 'the primary');
     this.#workerRoute = routeTable(contract.worker);

@@ -114,6 +114,7 @@ const BUS_OPTION_NAMES = optionNames<WorkerBusOptions<Contract>>({
   transport: true,
   helloTimeout: true,
   maxPendingSends: true,
+  maxBatchBytes: true,
   ignoreSignals: true,
   exitAfterDrain: true,
   shutdownTimeout: true,
@@ -168,7 +169,10 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
       // Claimed first: a refused second bus must not leave listeners on the channel.
       release = claimProcessChannel();
       try {
-        this.#transport = processTransport({ maxPendingSends: options.maxPendingSends });
+        this.#transport = processTransport({
+          maxPendingSends: options.maxPendingSends,
+          maxBatchBytes: options.maxBatchBytes,
+        });
       } catch (error) {
         release();
         throw error;

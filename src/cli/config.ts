@@ -130,9 +130,12 @@ export function validateConfig(raw: unknown, file: string): ClusterConfig {
       throw new CommandError(`${file}: "${field}" is not a setting clusterbus knows (known: ${known})`);
     }
     if (!at) throw new CommandError(`${file}: the config must be an object, got ${describe(raw)}`);
-    throw new CommandError(
-      `${file}: "${at}" ${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)}`,
-    );
+    const what =
+      issue.code === 'invalid_union'
+        ? (UNION_HINTS[String(issue.path[0])] ?? 'has a value of the wrong type')
+        : issue.message.charAt(0).toLowerCase() + issue.message.slice(1);
+    const got = /received/.test(what) ? '' : `, got ${preview(valueAt(raw, issue.path))}`;
+    throw new CommandError(`${file}: "${at}" ${what}${got}`);
   }
   if (result.data.name !== undefined) {
     try {
@@ -146,6 +149,27 @@ export function validateConfig(raw: unknown, file: string): ClusterConfig {
   };
   const env = config.env && Object.fromEntries(Object.entries(config.env).map(([k, v]) => [k, String(v)]));
   return { ...config, env } as ClusterConfig;
+}
+
+/** What a field of several accepted types takes (zod's own message only says "invalid input"). */
+const UNION_HINTS: Record<string, string> = {
+  instances: 'must be a positive integer or "max"',
+  env: 'must be a string, a number or a boolean',
+};
+
+function valueAt(raw: unknown, path: PropertyKey[]): unknown {
+  let value = raw;
+  for (const key of path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key];
+  return value;
+}
+
+function preview(value: unknown): string {
+  try {
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  } catch {
+    return typeof value;
+  }
 }
 
 function nestedShape(key: string): Record<string, unknown> {

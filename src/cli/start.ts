@@ -265,7 +265,7 @@ export async function start(args: string[], io: Io): Promise<number> {
       if (error instanceof ClusterStartError && stopReason && stopReason !== 'start failed') {
         return (await stopped).graceful ? 0 : 1;
       }
-      throw new CommandError(startFailure(error as Error, settings.ready));
+      throw new CommandError(startFailure(name, error as Error, settings.ready));
     }
     const result = await stopped;
     return result.graceful ? 0 : 1;
@@ -275,15 +275,17 @@ export async function start(args: string[], io: Io): Promise<number> {
   }
 }
 
-function startFailure(error: Error, ready: ReadyMode): string {
-  const notReady =
-    error instanceof ClusterStartError && error.failures.some((f) => /did not call ready\(\)/.test(f.reason));
-  if (!notReady) return error.message;
-  const hint =
-    ready === 'listen'
-      ? 'a worker is ready once its HTTP servers listen: an app with no HTTP server needs --ready start (or --ready message and process.send("ready"))'
+/** One line: the supervisor already logged the details of each failed worker above. */
+function startFailure(name: string, error: Error, ready: ReadyMode): string {
+  if (!(error instanceof ClusterStartError)) return error.message;
+  const notReady = error.failures.some((f) => /did not call ready\(\)/.test(f.reason));
+  const hint = !notReady
+    ? ''
+    : ready === 'listen'
+      ? '; a worker is ready once its HTTP servers listen: an app with no HTTP server needs --ready start (or --ready message and process.send("ready"))'
       : ready === 'message'
-        ? 'with --ready message a worker is ready once it calls process.send("ready")'
-        : 'the worker did not get ready';
-  return `${error.message} (${hint})`;
+        ? '; with --ready message a worker is ready once it calls process.send("ready")'
+        : '';
+  const failed = error.failures.length;
+  return `${name} did not start: ${failed} worker${failed === 1 ? '' : 's'} failed (see above)${hint}`;
 }

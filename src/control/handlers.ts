@@ -47,6 +47,12 @@ export function controlHandlers(
     return reloading > 0 ? 'reloading' : 'running';
   };
 
+  const notStarting = (what: string) => {
+    if (!target.started && !supervisor.closing) {
+      throw new Error(`${target.name} is still starting; ${what} it once its workers are ready`);
+    }
+  };
+
   return {
     info: () => {
       const rows = supervisor.status();
@@ -66,6 +72,7 @@ export function controlHandlers(
     },
     status: () => supervisor.status().map((row) => ({ ...row })),
     reload: async () => {
+      notStarting('reload');
       try {
         return await supervisor.reload(target.reloadOptions);
       } catch (error) {

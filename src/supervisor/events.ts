@@ -147,7 +147,7 @@ export interface SupervisorEvents {
   /** A slot spent its crash budget; the cluster keeps serving on the other slots. */
   crashLoop: (loop: CrashLoop) => void;
   /** A rolling reload began. */
-  reloadStart: (info: { slots: number; parallel: number }) => void;
+  reloadStart: (info: { slots: number; parallel: number; canary: boolean }) => void;
   /** One slot was replaced (its old worker is now draining). */
   reloadStep: (step: ReplacedWorker & { index: number; total: number }) => void;
   /** Every slot was replaced. */

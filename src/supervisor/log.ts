@@ -77,7 +77,7 @@ export function attachLog(events: EventEmitter<SupervisorEvents>, logger: Superv
     reloadStart: (info) => {
       say(
         'info',
-        `reloading ${plural(info.slots, 'worker')} (${info.parallel} at a time after the first)`,
+        `reloading ${plural(info.slots, 'worker')} (${info.canary ? 'a canary first, then ' : ''}${info.parallel} at a time)`,
         info,
       );
     },

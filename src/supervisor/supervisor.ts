@@ -108,6 +108,7 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
       handlers: options.handlers,
       timeout: this.#options.timeout,
       maxPendingSends: this.#options.maxPendingSends,
+      maxBatchBytes: this.#options.maxBatchBytes,
       // Only the workers this supervisor forks are its members.
       autoAttach: false,
     });
@@ -530,7 +531,11 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     } catch (error) {
       return Promise.reject(error);
     }
-    this.emit('reloadStart', { slots: this.#slots.indexes().length, parallel: plan.parallel });
+    this.emit('reloadStart', {
+      slots: this.#slots.indexes().length,
+      parallel: plan.parallel,
+      canary: plan.canary,
+    });
     return rollingReload(this.#reloadHost, plan).then(
       (result) => {
         this.#options.spec = plan.spec;

@@ -4,13 +4,21 @@
  * write one value and how to listen.
  *
  * Everything posted in one turn of the event loop is queued and written at the end of that turn
- * (a microtask, never a timer), in order. The send bound counts only what is really
+ * (a microtask, never a timer), in order: as one batch envelope per write once the other end said
+ * it reads them (up to `maxBatchBytes`; a large message goes alone; a message that cannot be
+ * serialized fails alone), as single messages otherwise. The send bound counts only what is really
  * waiting for the channel: Node calls a send's callback a tick after a write that completed at
  * once, so counting until the callback would refuse a burst to an idle, fast receiver.
  */
 import { OverloadedError, PeerGoneError, ValidationError } from '../errors.js';
-import type { Message } from '../protocol.js';
-import { resolveMaxPendingSends, type Transport, type TransportOptions } from './transport.js';
+import type { BatchMessage, Message, WireMessage } from '../protocol.js';
+import { estimateMessageSize } from './size.js';
+import {
+  resolveMaxBatchBytes,
+  resolveMaxPendingSends,
+  type Transport,
+  type TransportOptions,
+} from './transport.js';
 
 /** What an adapter provides: a raw channel. */
 export interface RawChannel {
@@ -18,8 +26,17 @@ export interface RawChannel {
   readonly name: string;
   /** True while the channel can carry messages. */
   isOpen(): boolean;
-  /** Writes one message; calls `done` once written or failed. May throw synchronously (serialization). */
-  write(message: Message, done: (error?: Error | null) => void): void;
+  /**
+   * Writes one message, or one batch envelope of several (only once the other end said it reads
+   * them); calls `done` once written or failed. May throw synchronously (serialization).
+   */
+  write(message: WireMessage, done: (error?: Error | null) => void): void;
+  /**
+   * The largest batch this channel should carry, in estimated serialized bytes (e.g. below a
+   * broker's payload limit); `0` never batches. Lowers `maxBatchBytes`, never raises it.
+   * @default no limit of its own
+   */
+  readonly maxBatchBytes?: number;
   /**
    * Starts listening; calls `message` for every incoming value and `close` when the channel is
    * gone. Returns the function that stops listening.
@@ -48,6 +65,13 @@ function isNewWork(message: Message): boolean {
 /** Wraps a {@link RawChannel} into a {@link Transport}. */
 export function createTransport(channel: RawChannel, options?: TransportOptions): Transport {
   const maxPending = resolveMaxPendingSends(options);
+  const maxBatchBytes = Math.min(
+    resolveMaxBatchBytes(options),
+    channel.maxBatchBytes ?? Number.POSITIVE_INFINITY,
+  );
+  // A message this big goes in a write of its own: the small ones before it need not wait for it.
+  const aloneBytes = maxBatchBytes / 4;
+  let batching = false;
   const messageListeners = new Set<(value: unknown) => void>();
   const closeListeners = new Set<(reason: string) => void>();
   let closed = false;
@@ -155,16 +179,71 @@ export function createTransport(channel: RawChannel, options?: TransportOptions)
     }
   };
 
+  const writeBatch = (messages: Message[], dones: Done[]) => {
+    const write = track(messages.length);
+    const envelope: BatchMessage = { $cb: 1, k: 'batch', b: messages };
+    try {
+      channel.write(envelope, (error) => {
+        settle(write);
+        const failure = error ? writeFailure(error) : undefined;
+        for (const done of dones) done(failure);
+        wakeFlushWaiters();
+      });
+    } catch (error) {
+      settle(write);
+      const code = (error as NodeJS.ErrnoException | null)?.code;
+      if (code && GONE_CODES.has(code)) {
+        for (const done of dones) done(goneError(error));
+        return;
+      }
+      // One message could not be serialized: send them one by one, so only that one fails.
+      for (let i = 0; i < messages.length; i++) writeOne(messages[i]!, dones[i]!);
+    }
+  };
+
+  /** Writes messages[from, to) as one write: a single message alone, several as a batch. */
+  const writeGroup = (messages: Message[], dones: Done[], from: number, to: number) => {
+    if (to - from === 1) writeOne(messages[from]!, dones[from]!);
+    else if (to - from > 1) {
+      const whole = from === 0 && to === messages.length;
+      writeBatch(whole ? messages : messages.slice(from, to), whole ? dones : dones.slice(from, to));
+    }
+  };
+
+  const writeBatches = (messages: Message[], dones: Done[]) => {
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < messages.length; i++) {
+      const size = estimateMessageSize(messages[i]!, aloneBytes);
+      if (size >= aloneBytes) {
+        writeGroup(messages, dones, start, i);
+        writeOne(messages[i]!, dones[i]!);
+        start = i + 1;
+        bytes = 0;
+        continue;
+      }
+      if (bytes + size > maxBatchBytes && i > start) {
+        writeGroup(messages, dones, start, i);
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    writeGroup(messages, dones, start, messages.length);
+  };
+
   const flushQueue = () => {
     scheduled = false;
     const messages = queue;
     const dones = callbacks;
     queue = [];
     callbacks = [];
-    const open = !closed && channel.isOpen();
-    for (let i = 0; i < messages.length; i++) {
-      if (open) writeOne(messages[i]!, dones[i]!);
-      else dones[i]!(goneError());
+    if (closed || !channel.isOpen()) {
+      for (const done of dones) done(goneError());
+    } else if (batching && messages.length > 1) {
+      writeBatches(messages, dones);
+    } else {
+      for (let i = 0; i < messages.length; i++) writeOne(messages[i]!, dones[i]!);
     }
     wakeFlushWaiters();
   };
@@ -222,6 +301,9 @@ export function createTransport(channel: RawChannel, options?: TransportOptions)
     flush() {
       if (pendingCount() === 0) return Promise.resolve();
       return new Promise((resolve) => flushWaiters.push(resolve));
+    },
+    useBatches(enabled) {
+      batching = enabled && maxBatchBytes > 0;
     },
     dispose() {
       stopListening();

@@ -2,7 +2,7 @@
  * Two connected in-memory transports, for fast tests of the bus logic. Messages are copied the
  * way the chosen serialization would copy them, and delivered asynchronously in send order.
  */
-import type { Message } from '../protocol.js';
+import type { WireMessage } from '../protocol.js';
 import { createTransport } from './channel.js';
 import type { Transport, TransportOptions } from './transport.js';
 
@@ -34,8 +34,8 @@ interface End {
 export function createMemoryTransportPair(options: MemoryPairOptions = {}): MemoryTransportPair {
   const copy =
     options.serialization === 'json'
-      ? (value: Message) => JSON.parse(JSON.stringify(value)) as unknown
-      : (value: Message) => structuredClone(value) as unknown;
+      ? (value: WireMessage) => JSON.parse(JSON.stringify(value)) as unknown
+      : (value: WireMessage) => structuredClone(value) as unknown;
   const ends: Record<'a' | 'b', End> = { a: { open: true }, b: { open: true } };
 
   const make = (self: End, other: End, name: string): Transport =>

@@ -32,6 +32,12 @@ export interface Transport {
   flush(): Promise<void>;
   /** Removes this transport's listeners from the channel. Does not close the channel itself. */
   dispose(): void;
+  /**
+   * Lets the transport coalesce what is posted in one turn into batch envelopes (`true`), or
+   * makes it send single messages (`false`, the initial state). The peer calls it once the other
+   * end's hello said whether it reads batches. Optional: a transport without it sends singles.
+   */
+  useBatches?(enabled: boolean): void;
 }
 
 /** Options every transport adapter accepts. */
@@ -44,10 +50,30 @@ export interface TransportOptions {
    * @default 10000
    */
   maxPendingSends?: number;
+  /**
+   * Upper bound, in estimated serialized bytes, of one batch envelope (what one link posted in one
+   * turn, sent in one write once the other end said it reads batches). A message estimated at a
+   * quarter of this or more goes alone, so it never holds up the small ones around it. `0` never
+   * batches. A channel may lower it (see `RawChannel.maxBatchBytes`).
+   * @default 65536
+   */
+  maxBatchBytes?: number;
 }
 
 /** @internal */
 export const DEFAULT_MAX_PENDING_SENDS = 10_000;
+
+/** @internal */
+export const DEFAULT_MAX_BATCH_BYTES = 65_536;
+
+/** @internal Eager option check shared by the adapters. */
+export function resolveMaxBatchBytes(options: TransportOptions | undefined): number {
+  const value = options?.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(`maxBatchBytes must be an integer >= 0 (0: never batch), got ${String(value)}`);
+  }
+  return value;
+}
 
 /** @internal Eager option check shared by the adapters. */
 export function resolveMaxPendingSends(options: TransportOptions | undefined): number {

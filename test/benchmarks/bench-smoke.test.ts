@@ -60,17 +60,42 @@ describe('benchmarks/run.mjs --only=ipc- --quick', () => {
       timeout: 110_000,
       maxBuffer: 10 * 1024 * 1024,
     });
-    for (const file of ['ipc-broadcast', 'ipc-call', 'ipc-callall', 'ipc-overhead']) {
+    for (const file of ['ipc-broadcast', 'ipc-call', 'ipc-callall', 'ipc-heap', 'ipc-overhead']) {
       expect(stdout).toContain(`ok   ${file}.bench.mjs`);
     }
   });
 
-  it('writes the call scenario: sequential and pipelined, json and advanced', () => {
+  it('writes the call scenario: 1, 64 and 256 in flight, json and advanced, against raw, coalesced raw and birpc', () => {
     const doc = readResult('ipc-call');
     const keys = doc.cases.map((entry: any) => `${entry.mode}/${entry.inFlight}/${entry.serialization}`);
     expect(keys.sort()).toEqual(
-      ['pipelined/64/advanced', 'pipelined/64/json', 'sequential/1/advanced', 'sequential/1/json'].sort(),
+      [
+        'pipelined/64/advanced',
+        'pipelined/64/json',
+        'pipelined/256/advanced',
+        'pipelined/256/json',
+        'sequential/1/advanced',
+        'sequential/1/json',
+      ].sort(),
     );
+    for (const entry of doc.cases) {
+      expect(entry['raw-coalesced']).toMatchObject(compared);
+      expect(entry.birpc).toMatchObject(compared);
+      expect(entry.bus.vs).toMatchObject({
+        raw: expect.any(Number),
+        'raw-coalesced': expect.any(Number),
+        birpc: expect.any(Number),
+      });
+    }
+    expect(doc.loadavg).toMatchObject({ start: expect.any(Array), end: expect.any(Array) });
+  });
+
+  it('writes the heap samples of many calls', () => {
+    const doc = JSON.parse(readFileSync(join(out, 'ipc-heap.json'), 'utf8'));
+    const [entry] = doc.cases;
+    expect(entry.samples).toHaveLength(11);
+    expect(entry.samples.at(-1)).toMatchObject({ calls: entry.calls, heapUsedMB: expect.any(Number) });
+    expect(entry.growthMB).toEqual(expect.any(Number));
   });
 
   it.each(['ipc-broadcast', 'ipc-callall'])('writes %s for 2 and 4 workers, both serializations', (name) => {

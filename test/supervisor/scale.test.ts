@@ -83,7 +83,7 @@ describe('scale', () => {
     expect(liveStatus(cluster).filter((r) => r.state === 'ready')).toHaveLength(4);
     // And a reload after the scale replaces all four slots.
     expect((await cluster.reload()).replaced.map((r) => r.slot).sort()).toEqual([0, 1, 2, 3]);
-  });
+  }, 90_000);
 
   it('a crash in a slot added by scale() is respawned like any other', async () => {
     const cluster = await start('supervisor-worker.ts', { size: 1, backoff: { min: 20, max: 50 } });

@@ -7,7 +7,7 @@
 import type { Worker } from 'node:cluster';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPrimaryBus, type PrimaryBus } from '../../src/index.js';
-import type { Message } from '../../src/protocol.js';
+import type { Message, WireMessage } from '../../src/protocol.js';
 import { createTransport, type RawChannel } from '../../src/transports/channel.js';
 import { busyWait, type OutboundContract, outboundContract } from '../fixtures/outbound-contract.js';
 import { forkFixture, nextMessage, useWorkerCleanup, waitForReady } from '../helpers/cluster.js';
@@ -32,7 +32,7 @@ const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** A channel whose writes complete only when the test calls `complete()`. */
 function stalledChannel() {
-  const written: Message[] = [];
+  const written: WireMessage[] = [];
   const callbacks: Array<(error?: Error | null) => void> = [];
   const channel: RawChannel = {
     name: 'the stalled channel',

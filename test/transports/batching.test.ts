@@ -1,0 +1,187 @@
+/**
+ * Coalescing in the one outbound path: what is posted in one turn goes out as one batch envelope,
+ * in order, once the other end said it reads batches; a size cap; a large message alone; an
+ * unserializable one failing alone; the bound still counting messages; no timer anywhere; and the
+ * receiver unpacking each element exactly as if it had arrived alone.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createMemoryTransportPair } from '../../src/index.js';
+import type { Message, WireMessage } from '../../src/protocol.js';
+import { createTransport, type RawChannel } from '../../src/transports/channel.js';
+import { outboundContract } from '../fixtures/outbound-contract.js';
+import { memoryCluster, until } from '../helpers/memory.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  vi.useRealTimers();
+  for (const step of cleanups.splice(0).reverse()) await step();
+});
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+const event = (n: string, p?: unknown): Message => ({ $cb: 1, k: 'evt', n, p });
+
+/** A channel that records each write; `hold` keeps their callbacks until `complete()`. */
+function recordingChannel({ hold = false } = {}) {
+  const writes: WireMessage[] = [];
+  const pending: Array<(error?: Error | null) => void> = [];
+  const channel: RawChannel = {
+    name: 'the recording channel',
+    isOpen: () => true,
+    write(message, done) {
+      JSON.stringify(message); // serializes like json IPC would: throws on BigInt
+      writes.push(message);
+      if (hold) pending.push(done);
+      else process.nextTick(done, null);
+    },
+    listen: () => () => {},
+  };
+  const shape = () =>
+    writes.map((write) =>
+      write.k === 'batch' ? write.b.map((m) => (m as { n: string }).n) : (write as { n: string }).n,
+    );
+  return {
+    channel,
+    writes,
+    shape,
+    complete() {
+      for (const done of pending.splice(0)) done(null);
+    },
+  };
+}
+
+function outcomes() {
+  const seen: string[] = [];
+  const done = (name: string) => (error?: Error) =>
+    seen.push(`${name}:${error ? (error as { code?: string }).code : 'ok'}`);
+  return { seen, done };
+}
+
+describe('the outbound batcher', () => {
+  it('sends single messages until the other end said it reads batches, then one batch per turn', async () => {
+    const rec = recordingChannel();
+    const transport = createTransport(rec.channel);
+    for (const n of ['a', 'b']) transport.post(event(n), () => {});
+    await nextTurn();
+    transport.useBatches?.(true);
+    for (const n of ['c', 'd', 'e']) transport.post(event(n), () => {});
+    await nextTurn();
+    transport.useBatches?.(false);
+    for (const n of ['f', 'g']) transport.post(event(n), () => {});
+    await nextTurn();
+    expect(rec.shape()).toEqual(['a', 'b', ['c', 'd', 'e'], 'f', 'g']);
+    transport.dispose();
+  });
+
+  it('sends a large message alone, between the batches of the small ones around it, in order', async () => {
+    const rec = recordingChannel();
+    const transport = createTransport(rec.channel, { maxBatchBytes: 4096 });
+    transport.useBatches?.(true);
+    const big = 'x'.repeat(2000);
+    for (const n of ['a', 'b', 'c']) transport.post(event(n), () => {});
+    transport.post(event('BIG', { big }), () => {});
+    for (const n of ['d', 'e']) transport.post(event(n), () => {});
+    await nextTurn();
+    expect(rec.shape()).toEqual([['a', 'b', 'c'], 'BIG', ['d', 'e']]);
+    transport.dispose();
+  });
+
+  it('caps a batch at maxBatchBytes and keeps the order across batches', async () => {
+    const rec = recordingChannel();
+    const transport = createTransport(rec.channel, { maxBatchBytes: 1024 });
+    transport.useBatches?.(true);
+    const names = Array.from({ length: 200 }, (_, i) => `e${i}`);
+    const { seen, done } = outcomes();
+    for (const n of names) transport.post(event(n, { s: 'hello' }), done(n));
+    await nextTurn();
+    expect(rec.writes.length).toBeGreaterThan(5);
+    for (const write of rec.writes) expect(JSON.stringify(write).length).toBeLessThan(2048);
+    expect(rec.shape().flat()).toEqual(names);
+    expect(seen).toEqual(names.map((n) => `${n}:ok`));
+    transport.dispose();
+  });
+
+  it('fails only the message that cannot be serialized, not its batch', async () => {
+    const pair = createMemoryTransportPair({ serialization: 'json' });
+    cleanups.push(() => pair.close());
+    pair.a.useBatches?.(true);
+    const received: string[] = [];
+    pair.b.onMessage((value) => {
+      const message = value as WireMessage;
+      for (const m of message.k === 'batch' ? message.b : [message]) received.push((m as { n: string }).n);
+    });
+    const results = await Promise.allSettled([
+      pair.a.send(event('a')),
+      pair.a.send(event('bad', { n: 1n })),
+      pair.a.send(event('c')),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'VALIDATION' });
+    await until(() => received.length === 2);
+    expect(received).toEqual(['a', 'c']);
+  });
+
+  it('counts the messages of a batch in the send bound', async () => {
+    const rec = recordingChannel({ hold: true });
+    const transport = createTransport(rec.channel, { maxPendingSends: 3 });
+    transport.useBatches?.(true);
+    const { seen, done } = outcomes();
+    for (const n of ['a', 'b', 'c', 'd', 'e']) transport.post(event(n), done(n));
+    await nextTurn();
+    expect(rec.writes).toHaveLength(1);
+    expect(transport.pendingSends).toBe(5);
+    transport.post(event('late'), done('late'));
+    transport.post({ $cb: 1, k: 'res', id: '1' }, done('reply'));
+    expect(seen).toEqual(['late:OVERLOADED']);
+    await nextTurn();
+    rec.complete();
+    await transport.flush();
+    expect(seen).toEqual(['late:OVERLOADED', 'a:ok', 'b:ok', 'c:ok', 'd:ok', 'e:ok', 'reply:ok']);
+    transport.dispose();
+  });
+
+  it('flushes within the turn, without a timer', async () => {
+    vi.useFakeTimers();
+    const pair = createMemoryTransportPair();
+    cleanups.push(() => pair.close());
+    pair.a.useBatches?.(true);
+    const received: unknown[] = [];
+    pair.b.onMessage((value) => received.push(value));
+    // No fake timer is ever advanced: if the flush waited on one, these would never resolve.
+    await Promise.all([pair.a.send(event('a')), pair.a.send(event('b'))]);
+    expect(received).toEqual([{ $cb: 1, k: 'batch', b: [event('a'), event('b')] }]);
+  });
+});
+
+describe('the receiver of a batch', () => {
+  it('handles each element as if alone, in order, and reports each bad one', async () => {
+    const env = await memoryCluster(outboundContract, {
+      primary: { handlers: { twice: (n: number) => n * 2 } },
+    });
+    cleanups.push(env.close);
+    const [worker] = env.workers;
+    const notes: number[] = [];
+    const errors: string[] = [];
+    worker!.on('note', ({ n }) => notes.push(n));
+    worker!.on('error', (error) => errors.push(error.message));
+    env.pairs[0]!.inject('b', {
+      $cb: 1,
+      k: 'batch',
+      b: [
+        { $cb: 1, k: 'evt', n: 'note', p: { n: 1 } },
+        { k: 'evt', n: 'note', p: { n: 99 } },
+        { $cb: 1, k: 'batch', b: [{ $cb: 1, k: 'evt', n: 'note', p: { n: 98 } }] },
+        { $cb: 1, k: 'evt', n: 'note', p: { n: 'not a number' } },
+        { $cb: 1, k: 'evt', n: 'note', p: { n: 2 } },
+      ],
+    });
+    env.pairs[0]!.inject('b', { $cb: 1, k: 'batch', b: 'not a list' });
+    await until(() => notes.length === 2 && errors.length === 4);
+    expect(notes).toEqual([1, 2]);
+    expect(errors[0]).toMatch(/without the \$cb tag/);
+    expect(errors[1]).toMatch(/batch inside a batch/);
+    expect(errors[2]).toMatch(/event "note"/);
+    expect(errors[3]).toMatch(/batch without a message list/);
+    // The link still works both ways.
+    await expect(worker!.call('twice', 4)).resolves.toBe(8);
+  });
+});
