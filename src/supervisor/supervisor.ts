@@ -507,7 +507,7 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     const started = performance.now();
     this.#closing = true;
     // Fleet first: stop taking work from other hosts and finish what they sent, while the workers serve.
-    await this.#fleet?.leave();
+    if (this.#fleet) await this.#fleet.leave();
     // Queued tasks fail with CLOSED now rather than waiting out their deadline; running ones drain.
     this.#pool.close();
     this.#slots.cancelRespawns();
