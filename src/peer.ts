@@ -15,7 +15,8 @@ import {
 import type { ProcedureDef } from './contract.js';
 import {
   AbortedError,
-  BusError,
+  type BusError,
+  busErrorFromWire,
   ClosedError,
   errorFromWire,
   errorToWire,
@@ -42,6 +43,7 @@ import {
   type Message,
   type ProtocolViolation,
   parseMessage,
+  type RelayTarget,
   type ReplyMessage,
   type RequestMessage,
   unpackBatch,
@@ -267,6 +269,7 @@ export class Peer {
       const deadline = route.relayDeadline ?? timeout;
       if (isFiniteTimeout(deadline)) request.t = deadline;
     }
+    if (route.host !== undefined) request.h = route.host;
     if (route.relayFrom !== undefined) request.f = route.relayFrom;
 
     return new Promise((resolve, reject) => {
@@ -317,14 +320,25 @@ export class Peer {
     if (entry.onAbort) entry.signal?.removeEventListener('abort', entry.onAbort);
   }
 
-  /** Forwards a request verbatim and resolves with the raw reply (for the primary's relay). */
+  /**
+   * Forwards a request verbatim and resolves with the raw reply (for the primary's relay). `from`
+   * is the worker it came from (none when it came from another host); `to` asks the other end to
+   * relay it further (a remote host's worker, or all of them).
+   */
   forward(
     method: string,
     input: unknown,
-    options: { signal: AbortSignal; from: number; timeout?: number },
+    options: {
+      signal: AbortSignal;
+      from?: number | undefined;
+      timeout?: number | undefined;
+      to?: RelayTarget;
+    },
   ): Promise<ReplyMessage> {
-    const { signal, from, timeout = 0 } = options;
-    return this.call(method, input, { timeout, signal }, { relayFrom: from, forward: true })
+    const { signal, from, timeout = 0, to } = options;
+    const route: CallRoute = { relayFrom: from, forward: true };
+    if (to !== undefined) route.to = to;
+    return this.call(method, input, { timeout, signal }, route)
       .then((o): ReplyMessage => ({ $cb: 1, k: 'res', id: '', o }))
       .catch((error: unknown): ReplyMessage => {
         if (error instanceof RawReplyError) return error.reply;
@@ -482,9 +496,25 @@ export class Peer {
 
   /** The transport's message listener: nothing a peer sends may throw out of it. */
   #receive(value: unknown): void {
+    if (isBatch(value)) {
+      const unpacked = unpackBatch(value);
+      if (!Array.isArray(unpacked)) {
+        this.#guarded(unpacked, value);
+        return;
+      }
+      // In order, each exactly as if it had arrived alone: one that throws does not drop the rest.
+      const elements = (value as unknown as { b: unknown[] }).b;
+      for (let i = 0; i < unpacked.length; i++) this.#guarded(unpacked[i]!, elements[i]);
+      return;
+    }
+    const parsed = parseMessage(value);
+    if (parsed === undefined) return; // foreign traffic: not ours, not our business
+    this.#guarded(parsed, value);
+  }
+
+  #guarded(parsed: Message | ProtocolViolation, value: unknown): void {
     try {
-      if (isBatch(value)) this.#receiveBatch(value);
-      else this.#handle(parseMessage(value), value);
+      this.#handle(parsed, value);
     } catch (error) {
       // A last line of defence (a listener of ours or the app's threw): report, never crash.
       this.#report(
@@ -496,31 +526,7 @@ export class Peer {
     }
   }
 
-  /** A batch envelope: each element in order, exactly as if it had arrived alone. */
-  #receiveBatch(value: { $cb: unknown; k: 'batch' }): void {
-    const unpacked = unpackBatch(value);
-    if (!Array.isArray(unpacked)) {
-      this.#dropped(unpacked, value);
-      return;
-    }
-    const elements = (value as unknown as { b: unknown[] }).b;
-    for (let i = 0; i < unpacked.length; i++) {
-      // One element's listener throwing must not cost the rest of the batch.
-      try {
-        this.#handle(unpacked[i], elements[i]);
-      } catch (error) {
-        this.#report(
-          new ValidationError(
-            `handling a message from ${this.#options.remoteName} threw: ${describeValue(error)}; the message was dropped`,
-            { cause: error },
-          ),
-        );
-      }
-    }
-  }
-
-  #handle(parsed: Message | ProtocolViolation | undefined, value: unknown): void {
-    if (parsed === undefined) return; // foreign traffic: not ours, not our business
+  #handle(parsed: Message | ProtocolViolation, value: unknown): void {
     if (isViolation(parsed)) {
       this.#dropped(parsed, value);
       return;
@@ -554,33 +560,6 @@ export class Peer {
         this.#options.hooks.control(parsed);
         return;
     }
-  }
-
-  /** What the other end's hello says it speaks: batches only to an end that reads them. */
-  #remoteFeatures(data: Record<string, unknown>): void {
-    const features = helloFeatures(data);
-    this.#remoteShortIds = features.has(FEATURE_SHORT_IDS);
-    this.#transport.useBatches?.(features.has(FEATURE_BATCH));
-  }
-
-  /**
-   * The other end's bus was replaced behind the same channel (a new instance said hello): the old
-   * one is gone with whatever it was doing. Calls to it fail now instead of timing out, and its
-   * calls' handlers here are aborted and their replies dropped (the new instance's call ids start
-   * over and must not meet the old ones).
-   */
-  #remoteRestarted(): void {
-    const gone = new PeerGoneError(`${this.#options.remoteName} restarted (a new bus said hello)`);
-    for (const [id, entry] of this.#pending) {
-      this.#forget(id, entry);
-      entry.reject(
-        new PeerGoneError(`call "${entry.method}" to ${entry.targetName} failed: ${gone.message}`, {
-          cause: gone,
-        }),
-      );
-    }
-    this.#abandoned.clear();
-    this.#incoming.abortAll(gone);
   }
 
   /**
@@ -632,6 +611,33 @@ export class Peer {
     }
   }
 
+  /** What the other end's hello says it speaks: batches only to an end that reads them. */
+  #remoteFeatures(data: Record<string, unknown>): void {
+    const features = helloFeatures(data);
+    this.#remoteShortIds = features.has(FEATURE_SHORT_IDS);
+    this.#transport.useBatches?.(features.has(FEATURE_BATCH));
+  }
+
+  /**
+   * The other end's bus was replaced behind the same channel (a new instance said hello): the old
+   * one is gone with whatever it was doing. Calls to it fail now instead of timing out, and its
+   * calls' handlers here are aborted and their replies dropped (the new instance's call ids start
+   * over and must not meet the old ones).
+   */
+  #remoteRestarted(): void {
+    const gone = new PeerGoneError(`${this.#options.remoteName} restarted (a new bus said hello)`);
+    for (const [id, entry] of this.#pending) {
+      this.#forget(id, entry);
+      entry.reject(
+        new PeerGoneError(`call "${entry.method}" to ${entry.targetName} failed: ${gone.message}`, {
+          cause: gone,
+        }),
+      );
+    }
+    this.#abandoned.clear();
+    this.#incoming.abortAll(gone);
+  }
+
   #settle(reply: ReplyMessage): void {
     const entry = this.#pending.get(reply.id);
     if (!entry) {
@@ -671,14 +677,9 @@ export class Peer {
    * keeps its code; one without a known code is a REMOTE failure, so the caller always gets a BusError.
    */
   #errorFromReply(entry: PendingCall, wire: WireError, busLevel: boolean): Error {
-    if (busLevel) {
-      const error = errorFromWire(wire);
-      if (error instanceof BusError) return error;
-    }
-    return new RemoteError(
-      `call "${entry.method}" to ${entry.targetName} failed: ${wire.name}: ${wire.message}`,
-      wire,
-    );
+    const what = `call "${entry.method}" to ${entry.targetName}`;
+    if (busLevel) return busErrorFromWire(wire, what);
+    return new RemoteError(`${what} failed: ${wire.name}: ${wire.message}`, wire);
   }
 }
 

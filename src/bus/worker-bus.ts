@@ -114,7 +114,6 @@ const BUS_OPTION_NAMES = optionNames<WorkerBusOptions<Contract>>({
   transport: true,
   helloTimeout: true,
   maxPendingSends: true,
-  maxBatchBytes: true,
   ignoreSignals: true,
   exitAfterDrain: true,
   shutdownTimeout: true,
@@ -171,7 +170,6 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
       try {
         this.#transport = processTransport({
           maxPendingSends: options.maxPendingSends,
-          maxBatchBytes: options.maxBatchBytes,
         });
       } catch (error) {
         release();

@@ -87,7 +87,6 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
       handlers: options.handlers,
       timeout: this.#options.timeout,
       maxPendingSends: this.#options.maxPendingSends,
-      maxBatchBytes: this.#options.maxBatchBytes,
       // Only the workers this supervisor forks are its members.
       autoAttach: false,
     });
