@@ -34,7 +34,6 @@ import {
   describeValue,
   type EventMessage,
   FEATURE_BATCH,
-  FEATURE_SHORT_IDS,
   FEATURES,
   type HelloData,
   helloFeatures,
@@ -123,9 +122,10 @@ interface PendingCall {
 export class Peer {
   readonly #options: PeerOptions;
   readonly #transport: Transport;
-  // 64 random bits per peer instance, sent once in the hello: call ids on the wire are a short
-  // counter, and this instance id tells a restarted end (same channel, new bus) from the old one.
+  // 64 random bits per peer instance (in the hello too, so a restart behind the same channel shows).
   readonly #instance = randomBytes(8).toString('base64url');
+  // Ids carry the instance: a forged or stray reply cannot guess a pending call's id.
+  readonly #idPrefix = `${this.#instance}:`;
   #counter = 0;
   readonly #pending = new Map<string, PendingCall>();
   /** Calls this end gave up on (timeout, abort) whose handler has not answered yet. */
@@ -140,8 +140,6 @@ export class Peer {
   /** Held entries that were dropped (their call settled) and are still in the array. */
   #heldDropped = 0;
   #remoteHello: Record<string, unknown> | undefined;
-  /** The other end announced short ids: its instance id prefixes them in `ctx.callId`. */
-  #remoteShortIds = false;
   #closedWith: BusError | undefined;
   readonly #unsubscribe: Array<() => void>;
 
@@ -157,9 +155,6 @@ export class Peer {
       relay: options.hooks.relay,
       send: (reply, done) => this.#post(reply, done),
       isClosed: () => this.#closedWith !== undefined,
-      // Short ids are a counter per instance: prefixed with it, ctx.callId stays unique.
-      callId: (wireId) =>
-        this.#remoteShortIds ? `${this.#remoteHello?.instance as string}:${wireId}` : wireId,
     });
     this.#unsubscribe = [
       this.#transport.onMessage((value) => this.#receive(value)),
@@ -259,7 +254,7 @@ export class Peer {
         }),
       );
     }
-    const id = (this.#counter++).toString(36);
+    const id = this.#idPrefix + (this.#counter++).toString(36);
     const request: RequestMessage = { $cb: 1, k: 'req', id, m: method };
     if (input !== undefined) request.i = input;
     if (route.to !== undefined) {
@@ -549,7 +544,6 @@ export class Peer {
         if (parsed.c === 'hello') {
           const data = (parsed.d ?? {}) as Record<string, unknown>;
           const first = this.#remoteHello === undefined || this.#remoteHello.instance !== data.instance;
-          if (first && this.#remoteHello !== undefined) this.#remoteRestarted();
           this.#remoteHello = data;
           if (first) this.#remoteFeatures(data);
           if (first && data.ack !== true) this.#sendHello(true);
@@ -614,28 +608,7 @@ export class Peer {
   /** What the other end's hello says it speaks: batches only to an end that reads them. */
   #remoteFeatures(data: Record<string, unknown>): void {
     const features = helloFeatures(data);
-    this.#remoteShortIds = features.has(FEATURE_SHORT_IDS);
     this.#transport.useBatches?.(features.has(FEATURE_BATCH));
-  }
-
-  /**
-   * The other end's bus was replaced behind the same channel (a new instance said hello): the old
-   * one is gone with whatever it was doing. Calls to it fail now instead of timing out, and its
-   * calls' handlers here are aborted and their replies dropped (the new instance's call ids start
-   * over and must not meet the old ones).
-   */
-  #remoteRestarted(): void {
-    const gone = new PeerGoneError(`${this.#options.remoteName} restarted (a new bus said hello)`);
-    for (const [id, entry] of this.#pending) {
-      this.#forget(id, entry);
-      entry.reject(
-        new PeerGoneError(`call "${entry.method}" to ${entry.targetName} failed: ${gone.message}`, {
-          cause: gone,
-        }),
-      );
-    }
-    this.#abandoned.clear();
-    this.#incoming.abortAll(gone);
   }
 
   #settle(reply: ReplyMessage): void {

@@ -318,13 +318,8 @@ export type WireMessage = Message | BatchMessage;
 
 /** Hello feature: this end reads {@link BatchMessage} envelopes. */
 export const FEATURE_BATCH = 'batch';
-/**
- * Hello feature: this end's call ids are short (a counter); its `instance` is their prefix, sent
- * once in the hello instead of on every message.
- */
-export const FEATURE_SHORT_IDS = 'sid';
 /** The features this version announces in its hello. */
-export const FEATURES: readonly string[] = Object.freeze([FEATURE_BATCH, FEATURE_SHORT_IDS]);
+export const FEATURES: readonly string[] = Object.freeze([FEATURE_BATCH]);
 
 /** The data of a `hello` control message (fields other than these belong to the bus). */
 export interface HelloData {

@@ -30,8 +30,6 @@ export interface ServeHost {
   send(reply: ReplyMessage, done: (error?: Error) => void): void;
   /** True once the link is closed: replies are no longer written. */
   isClosed(): boolean;
-  /** The id handlers see as `ctx.callId` for a call id read from the wire. */
-  callId(wireId: string): string;
 }
 
 /** The calls being served on one link. */
@@ -151,10 +149,7 @@ export class IncomingCalls {
         : this.#host.remoteCaller;
     let output: unknown;
     try {
-      output = served.handler(
-        input,
-        new CallContext(abort, caller, request.m, this.#host.callId(request.id)),
-      );
+      output = served.handler(input, new CallContext(abort, caller, request.m, request.id));
     } catch (error) {
       return handlerErrorReply(error);
     }

@@ -279,7 +279,7 @@ describe('wire hygiene', () => {
     await expect(primary.call(1, 'add', { a: 1, b: 1 })).resolves.toBe(2);
   });
 
-  it('gives every call a unique correlation id: a short counter, under an instance id sent once in the hello', async () => {
+  it('gives every call a unique correlation id: its instance (announced in the hello) and a counter', async () => {
     const ids = new Set<string>();
     const instances = new Set<string>();
     for (let round = 0; round < 3; round++) {
@@ -308,8 +308,11 @@ describe('wire hygiene', () => {
     }
     expect(ids.size).toBe(150);
     expect(instances.size).toBe(3);
-    // The ids themselves are short: the instance travels once, in the hello.
-    expect(Math.max(...[...ids].map((id) => id.split('/')[1]!.length))).toBeLessThanOrEqual(2);
+    // Each id carries its sender's instance, the one its hello announced.
+    for (const entry of ids) {
+      const [instance, id] = entry.split('/') as [string, string];
+      expect(id.startsWith(`${instance}:`)).toBe(true);
+    }
   });
 });
 

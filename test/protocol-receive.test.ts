@@ -24,8 +24,7 @@ async function setup(serialization: 'json' | 'advanced') {
   const workerIds: string[] = [];
   const primaryIds: string[] = [];
   const never = (ids: string[]) => (_input: undefined, ctx: { callId: string; signal: AbortSignal }) => {
-    // ctx.callId is `<caller instance>:<wire id>`; the wire carries only the short id after the colon.
-    ids.push(ctx.callId.slice(ctx.callId.lastIndexOf(':') + 1));
+    ids.push(ctx.callId);
     return new Promise<string>((_resolve, reject) =>
       ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
     );
