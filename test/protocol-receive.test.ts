@@ -187,7 +187,8 @@ describe('gather rows', () => {
       worker: () => ({
         handlers: {
           hold: (_input, ctx) => {
-            held.push(ctx.callId);
+            // ctx.callId is `<caller instance>:<wire id>`: the reply carries the wire id.
+            held.push(ctx.callId.slice(ctx.callId.lastIndexOf(':') + 1));
             return new Promise<string>((_resolve, reject) =>
               ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
             );
