@@ -113,7 +113,12 @@ describe('forged or malformed wire data', () => {
   it('the primary ignores a relayed-from id a worker makes up, and refuses a non-integer one', async () => {
     const { primary, pairs } = await cluster();
     const replies: unknown[] = [];
-    pairs[0]!.b.onMessage((value) => replies.push(value));
+    // Replies posted in one turn travel as one batch envelope: look inside.
+    pairs[0]!.b.onMessage((value) =>
+      replies.push(
+        ...((value as { k?: string; b?: unknown[] }).k === 'batch' ? (value as { b: unknown[] }).b : [value]),
+      ),
+    );
     const errors: Error[] = [];
     primary.on('error', (error) => errors.push(error));
     pairs[0]!.inject('a', { $cb: 1, k: 'req', id: 'forged:1', m: 'who', f: 99 });
