@@ -112,5 +112,5 @@ export {
 } from './transports/memory.js';
 export { processTransport } from './transports/process.js';
 export { type SocketTransportOptions, socketTransport } from './transports/socket.js';
-export type { Transport, TransportOptions } from './transports/transport.js';
+export type { ChannelOptions, Transport, TransportOptions } from './transports/transport.js';
 export { workerThreadTransport } from './transports/worker-thread.js';

@@ -85,7 +85,6 @@ const BUS_OPTION_NAMES = optionNames<PrimaryBusOptions<Contract>>({
   timeout: true,
   autoAttach: true,
   maxPendingSends: true,
-  maxBatchBytes: true,
 });
 const BROADCAST_OPTION_NAMES = optionNames<BroadcastOptions>({ includeStarting: true });
 
@@ -116,7 +115,6 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     assertTimeout(this.#timeout, 'createPrimaryBus options');
     this.#transportOptions = {
       maxPendingSends: options.maxPendingSends,
-      maxBatchBytes: options.maxBatchBytes,
     };
     this.#handlers = resolveHandlers(contract.primary, options.handlers, 'createPrimaryBus', 'primary');
     this.#hub = new EventHub(contract.events, () => 'the primary');

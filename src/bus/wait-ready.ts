@@ -57,8 +57,15 @@ export function waitForReady(
       finish();
       reject(new AbortedError(`waitForReady(${count}) was aborted`, { cause: signal?.reason }));
     };
+    // Every end reported so far, including those reported while waiting for the others.
+    const allEnds = async (): Promise<WorkerEnd[]> => {
+      let seen: WorkerEnd[];
+      do seen = await Promise.all(ends);
+      while (seen.length < ends.length);
+      return seen;
+    };
     const recheck = async () => {
-      const seen = await Promise.all(ends);
+      await allEnds();
       // One more turn of the loop: an 'exit' handler that respawns has forked by then.
       await new Promise((resolve) => setImmediate(resolve));
       if (done) return;
@@ -71,6 +78,8 @@ export function waitForReady(
         return;
       }
       if (ready + starting >= count) return;
+      const seen = await allEnds();
+      if (done) return;
       finish();
       const list = seen.map((end) => `worker ${end.id} ${end.how}`).join(', ');
       reject(

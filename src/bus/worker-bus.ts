@@ -39,7 +39,7 @@ import type { WorkerState } from './primary-bus.js';
 import { routeTable, unknownMethodError } from './routes.js';
 import { type ShutdownHook, WorkerLifecycle, type WorkerLifecycleOptions } from './worker-lifecycle.js';
 import { createMetricsReporter } from './worker-metrics.js';
-import { detectParent, tellPm2Ready, type WorkerParent } from './worker-parent.js';
+import { detectParent, reportFatalErrors, tellPm2Ready, type WorkerParent } from './worker-parent.js';
 
 /** Another worker, as the primary last announced it. */
 export interface PeerInfo {
@@ -114,7 +114,6 @@ const BUS_OPTION_NAMES = optionNames<WorkerBusOptions<Contract>>({
   transport: true,
   helloTimeout: true,
   maxPendingSends: true,
-  maxBatchBytes: true,
   ignoreSignals: true,
   exitAfterDrain: true,
   shutdownTimeout: true,
@@ -171,7 +170,6 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
       try {
         this.#transport = processTransport({
           maxPendingSends: options.maxPendingSends,
-          maxBatchBytes: options.maxBatchBytes,
         });
       } catch (error) {
         release();
@@ -631,38 +629,4 @@ export function createWorkerBus<C extends Contract>(
   options?: WorkerBusOptions<C>,
 ): WorkerBus<C> {
   return new WorkerBus(contract, options);
-}
-
-let reportingFatal = false;
-
-/**
- * Before an uncaught error kills this worker, tell the primary what it died of, so a start
- * failure says `EADDRINUSE` instead of blaming `ready()`. Sent with `process.send` directly, not
- * through the bus's outbound path: the process dies right after this listener, a message queued
- * for a later tick or held for the handshake would never leave, and a small IPC write that
- * starts now is flushed by the kernel even though the process exits.
- */
-function reportFatalErrors(): void {
-  if (reportingFatal) return;
-  reportingFatal = true;
-  process.on('uncaughtExceptionMonitor', (error: unknown) => {
-    // Someone handles it: the process lives on, so it is not fatal.
-    if (process.listenerCount('uncaughtException') > 0) return;
-    if (typeof process.send !== 'function' || !process.connected) return;
-    const e = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as {
-      name?: unknown;
-      message?: unknown;
-      code?: unknown;
-    };
-    const d = {
-      name: typeof e.name === 'string' ? e.name : 'Error',
-      message: typeof e.message === 'string' ? e.message.slice(0, 1_000) : '',
-      code: typeof e.code === 'string' ? e.code : undefined,
-    };
-    try {
-      process.send({ $cb: 1, k: 'ctl', c: 'fatal', d }, undefined, undefined, () => {});
-    } catch {
-      // Nothing more to do for a dying process.
-    }
-  });
 }

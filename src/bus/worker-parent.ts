@@ -46,3 +46,37 @@ export function pm2KillTimeout(): number | undefined {
 export function isClusterWorker(): boolean {
   return cluster.isWorker;
 }
+
+let reportingFatal = false;
+
+/**
+ * Before an uncaught error kills this worker, tell the primary what it died of, so a start
+ * failure says `EADDRINUSE` instead of blaming `ready()`. Sent with `process.send` directly, not
+ * through the bus's outbound path: the process dies right after this listener, a message queued
+ * for a later tick or held for the handshake would never leave, and a small IPC write that
+ * starts now is flushed by the kernel even though the process exits.
+ */
+export function reportFatalErrors(): void {
+  if (reportingFatal) return;
+  reportingFatal = true;
+  process.on('uncaughtExceptionMonitor', (error: unknown) => {
+    // Someone handles it: the process lives on, so it is not fatal.
+    if (process.listenerCount('uncaughtException') > 0) return;
+    if (typeof process.send !== 'function' || !process.connected) return;
+    const e = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as {
+      name?: unknown;
+      message?: unknown;
+      code?: unknown;
+    };
+    const d = {
+      name: typeof e.name === 'string' ? e.name : 'Error',
+      message: typeof e.message === 'string' ? e.message.slice(0, 1_000) : '',
+      code: typeof e.code === 'string' ? e.code : undefined,
+    };
+    try {
+      process.send({ $cb: 1, k: 'ctl', c: 'fatal', d }, undefined, undefined, () => {});
+    } catch {
+      // Nothing more to do for a dying process.
+    }
+  });
+}

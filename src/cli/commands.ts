@@ -2,6 +2,7 @@
  * The commands that operate a running cluster from another terminal: each connects to the
  * cluster's control socket and calls one control procedure.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { type ControlClient, connectControl } from '../control/client.js';
 import type { ClusterInfo, ReplacedRow, WorkerRow } from '../control/contract.js';
@@ -217,6 +218,16 @@ export async function stop(args: string[], io: Io): Promise<number> {
   });
 }
 
+/** Linux only (`/proc/<pid>/stat`, state `Z`); false wherever it cannot tell. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
+  }
+}
+
 function requireName(command: string, positionals: string[], max: number): string {
   const name = positionals[0];
   if (name === undefined)
@@ -268,6 +279,8 @@ async function gone(pid: number, timeout: number): Promise<boolean> {
   for (;;) {
     try {
       process.kill(pid, 0);
+      // An exited primary whose parent has not reaped it yet is a zombie: it is gone all the same.
+      if (isZombie(pid)) return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ESRCH') return true;
     }

@@ -77,6 +77,9 @@ function fail(io: Io, error: unknown): number {
   return 1;
 }
 
+// `clusterbus status api | head -1` closes the pipe early: an EPIPE must not crash the command,
+// let alone a running primary (and with it every worker).
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 process.exitCode = await main(process.argv.slice(2));
 // Workers, sockets and timers are all closed by now. Should a stray handle (a lingering client
 // socket) keep the loop alive, exit anyway once stdout had a moment to flush.

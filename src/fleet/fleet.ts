@@ -21,6 +21,7 @@ import type {
   WorkerProcedures,
 } from '../contract.js';
 import { type BusError, ClosedError, NotReadyError, PeerGoneError, ValidationError } from '../errors.js';
+import { assertCallOptionNames } from '../options-check.js';
 import type { Peer } from '../peer.js';
 import type { RunOptions } from '../pool/options.js';
 import type { TaskPool } from '../pool/pool.js';
@@ -168,11 +169,12 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
     ...args: CallArgs<WorkerProcedures<C>[M], CallOptions>
   ): Promise<CallOutput<WorkerProcedures<C>[M]>> {
     const [input, options] = args as [unknown, CallOptions | undefined];
+    assertCallOptionNames(options, () => `fleet.call "${method}" options`);
     const { host, id } = (target ?? {}) as { host?: unknown; id?: unknown };
     if (typeof host !== 'string' || !Number.isInteger(id)) {
       return Promise.reject(
         new TypeError(
-          `fleet.call(target, "${method}"): target must be { host: string, id: integer }, got ${JSON.stringify(target)}`,
+          `fleet.call(target, "${method}"): target must be { host: string, id: integer }, got host ${typeof host === 'string' ? JSON.stringify(host) : typeof host} and id ${typeof id === 'number' ? id : typeof id}`,
         ),
       );
     }
@@ -208,6 +210,7 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
     ...args: CallArgs<WorkerProcedures<C>[M], FleetGatherOptions>
   ): Promise<FleetGatherResult<CallOutput<WorkerProcedures<C>[M]>>[]> {
     const [input, options = {}] = args as [unknown, FleetGatherOptions | undefined];
+    assertCallOptionNames(options, () => `fleet.callAll("${method}") options`);
     const def = this.#route(method).def;
     const timeout = options.timeout ?? this.#member.timeout;
     const checked = def
@@ -289,6 +292,7 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
     this.#state = 'closed';
     this.#member.bus.setHostRelay(undefined);
     this.#pool.stop();
+    this.#liveness.goodbye();
     this.#liveness.stop();
     this.#peers.closeAll(new ClosedError(`host ${this.host} left the fleet`));
     for (const sub of this.#subs) sub.unsubscribe();

@@ -27,10 +27,10 @@ export interface HostInfo {
   self: boolean;
 }
 
-/** What a heartbeat carries. */
+/** What a heartbeat carries. `gone` is the last one of a host that left gracefully. */
 export interface Heartbeat {
   i: string;
-  s: HostState;
+  s: HostState | 'gone';
   w: number;
   c: number;
 }
@@ -48,7 +48,7 @@ export function parseHeartbeat(text: string): Heartbeat | undefined {
     typeof beat !== 'object' ||
     beat === null ||
     !isSubjectToken(beat.i) ||
-    (beat.s !== 'up' && beat.s !== 'leaving') ||
+    (beat.s !== 'up' && beat.s !== 'leaving' && beat.s !== 'gone') ||
     !Number.isInteger(beat.w) ||
     !Number.isInteger(beat.c)
   ) {
@@ -76,8 +76,8 @@ export class HostTable {
     this.#self = self;
   }
 
-  /** Records a heartbeat from `host`. */
-  update(host: string, beat: Heartbeat): HostChange {
+  /** Records a heartbeat from `host` (not a `gone` one: the host is removed for that). */
+  update(host: string, beat: Heartbeat & { s: HostState }): HostChange {
     const old = this.#hosts.get(host);
     const info: HostInfo = {
       host,

@@ -69,6 +69,17 @@ export class Liveness {
     this.#options.tick();
   }
 
+  /** The last heartbeat of a graceful leave: the others drop this host at once. */
+  goodbye(): void {
+    if (this.#stopped) return;
+    const beat: Heartbeat = { i: this.#options.instance, s: 'gone', w: 0, c: 0 };
+    try {
+      this.#options.nc.publish(this.#options.subjects.heartbeat(this.#options.host), JSON.stringify(beat));
+    } catch {
+      // Closed already: the others will notice the silence instead.
+    }
+  }
+
   /** The connection is back: start counting silence afresh. */
   reconnected(): void {
     this.#lastSweep = Date.now();
@@ -97,7 +108,13 @@ export class Liveness {
       }
       return;
     }
-    const change = this.#options.table.update(host, beat);
+    if (beat.s === 'gone') {
+      if (this.#options.table.get(host)?.instance === beat.i) {
+        this.#options.drop(host, `host ${host} left the fleet`);
+      }
+      return;
+    }
+    const change = this.#options.table.update(host, { ...beat, s: beat.s });
     if (change === 'new' || change === 'restarted') {
       this.#options.arrived(this.#options.table.get(host)!, change === 'restarted');
     }

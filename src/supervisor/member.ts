@@ -7,6 +7,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { WorkerState } from '../bus/primary-bus.js';
 import { SLOT_ENV, SUPERVISED_ENV } from '../bus/worker-lifecycle.js';
+import type { StartFailure } from './errors.js';
 import { pipePrefixed } from './output.js';
 
 /** How long an exited worker's IPC channel may take to deliver its last messages. */
@@ -203,4 +204,15 @@ export function forkWorker(
     if (worker.process.stderr) pipePrefixed(worker.process.stderr, process.stderr, text);
   }
   return worker;
+}
+
+/** A start failure row for `member`, with how it exited and what it died of when known. */
+export function startFailure(member: Member, reason: string): StartFailure {
+  const failure: StartFailure = { slot: member.slot, id: member.id, pid: member.pid, reason };
+  if (member.exit) {
+    failure.code = member.exit.code;
+    failure.signal = member.exit.signal;
+  }
+  if (member.fatal) failure.error = member.fatal;
+  return failure;
 }

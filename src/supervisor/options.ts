@@ -207,7 +207,6 @@ export interface ResolvedClusterOptions {
   size: number;
   timeout: number | undefined;
   maxPendingSends: number | undefined;
-  maxBatchBytes: number | undefined;
   readyTimeout: number;
   probation: number;
   drainTimeout: number;
@@ -250,7 +249,6 @@ const CLUSTER_OPTION_NAMES = optionNames<StartClusterOptions<Contract>>({
   pool: true,
   fleet: true,
   maxPendingSends: true,
-  maxBatchBytes: true,
   log: true,
   logger: true,
   prefixOutput: true,
@@ -327,7 +325,6 @@ export function resolveClusterOptions<C extends Contract>(
     size,
     timeout: options.timeout,
     maxPendingSends: options.maxPendingSends,
-    maxBatchBytes: options.maxBatchBytes,
     readyTimeout: positive(options.readyTimeout, 30_000, 'readyTimeout', WHERE),
     probation: nonNegative(options.probation, 1_000, 'probation', WHERE),
     drainTimeout: nonNegative(options.drainTimeout, 10_000, 'drainTimeout', WHERE),

@@ -25,10 +25,9 @@ import type {
   WorkerStatus,
 } from './events.js';
 import { attachLog } from './log.js';
-import { describeExit, type Member } from './member.js';
+import { describeExit, type Member, startFailure } from './member.js';
 import { MetricsSampler } from './metrics.js';
 import {
-  mergeReloadOptions,
   type ReloadOptions,
   type ResolvedClusterOptions,
   resolveClusterOptions,
@@ -37,29 +36,10 @@ import {
   type StartClusterOptions,
 } from './options.js';
 import { type ReloadHost, rollingReload } from './reload.js';
+import { scaleSlots } from './scale.js';
 import { installSignals } from './signals.js';
 import { WorkerSlots } from './slots.js';
-
-/** A reload or scale asked for while another one runs: they take turns, and like requests coalesce. */
-type QueuedOperation =
-  | { kind: 'reload'; options: ReloadOptions | undefined; settle: Deferred<ReloadResult> }
-  | { kind: 'scale'; size: number; settle: Deferred<ScaleResult> };
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { Turns } from './turns.js';
 
 /**
  * A supervised cluster. Create and start it with {@link startCluster}; listen to its typed
@@ -76,9 +56,8 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
   #started = false;
   #closing = false;
   #shutdown: Promise<ShutdownResult> | undefined;
-  /** The reload or scale running now; the next ones wait in #queued. */
-  #operation: Promise<unknown> | undefined;
-  readonly #queued: QueuedOperation[] = [];
+  /** Reloads and scales, one at a time. */
+  readonly #turns: Turns;
   readonly #sampler: MetricsSampler;
   /** Workers whose bus said in its hello that it answers the status sampler. */
   readonly #sampled = new Set<number>();
@@ -108,7 +87,6 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
       handlers: options.handlers,
       timeout: this.#options.timeout,
       maxPendingSends: this.#options.maxPendingSends,
-      maxBatchBytes: this.#options.maxBatchBytes,
       // Only the workers this supervisor forks are its members.
       autoAttach: false,
     });
@@ -122,6 +100,14 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     this.#slots = this.#createSlots();
     this.#stopWatching = this.#bus.watchWorkers((info) => this.#onBusChange(info));
     this.#reloadHost = this.#createReloadHost();
+    const supervisor = this;
+    this.#turns = new Turns({
+      reload: (options) => this.#runReload(options),
+      scale: (size) => this.#runScale(size),
+      get closing() {
+        return supervisor.#closing;
+      },
+    });
     this.#sampler = new MetricsSampler(
       {
         workers: () =>
@@ -254,15 +240,7 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     resolveReloadOptions(options, this.#options); // eager validation
     const refused = this.#refuse('reload()');
     if (refused) return Promise.reject(refused);
-    if (!this.#operation) return this.#track(this.#runReload(options));
-    const queued = this.#queued.find((op) => op.kind === 'reload');
-    if (queued) {
-      queued.options = mergeReloadOptions(queued.options, options);
-      return queued.settle.promise;
-    }
-    const settle = deferred<ReloadResult>();
-    this.#queued.push({ kind: 'reload', options, settle });
-    return settle.promise;
+    return this.#turns.reload(options);
   }
 
   /**
@@ -281,43 +259,13 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     }
     const refused = this.#refuse('scale()');
     if (refused) return Promise.reject(refused);
-    if (!this.#operation) return this.#track(this.#runScale(size));
-    const queued = this.#queued.find((op) => op.kind === 'scale');
-    if (queued) {
-      queued.size = size;
-      return queued.settle.promise;
-    }
-    const settle = deferred<ScaleResult>();
-    this.#queued.push({ kind: 'scale', size, settle });
-    return settle.promise;
+    return this.#turns.scale(size);
   }
 
   #refuse(what: string): Error | undefined {
     if (this.#closing) return new ClosedError(`${what}: the cluster is shutting down`);
     if (!this.#started) return new ClosedError(`${what}: the cluster has not started; await start() first`);
     return undefined;
-  }
-
-  /** Marks `run` as the operation in progress; when it settles, the next queued one starts. */
-  #track<T>(run: Promise<T>): Promise<T> {
-    this.#operation = run;
-    const next = () => {
-      this.#operation = undefined;
-      const op = this.#queued.shift();
-      if (!op) return;
-      if (this.#closing) {
-        op.settle.reject(new ClosedError(`${op.kind}(): the cluster is shutting down`));
-        for (const rest of this.#queued.splice(0)) {
-          rest.settle.reject(new ClosedError(`${rest.kind}(): the cluster is shutting down`));
-        }
-        return;
-      }
-      if (op.kind === 'reload')
-        this.#track(this.#runReload(op.options)).then(op.settle.resolve, op.settle.reject);
-      else this.#track(this.#runScale(op.size)).then(op.settle.resolve, op.settle.reject);
-    };
-    run.then(next, next);
-    return run;
   }
 
   /**
@@ -415,50 +363,17 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
 
   // ---- scale ---------------------------------------------------------------------------------
 
-  async #runScale(size: number): Promise<ScaleResult> {
-    const started = performance.now();
-    const previous = this.#slots.size;
-    const done = (result: Omit<ScaleResult, 'durationMs'>): ScaleResult => {
-      const full = { ...result, durationMs: Math.round(performance.now() - started) };
-      if (previous !== size) {
-        this.#options.logger?.info(
-          `scaled from ${previous} to ${size} workers in ${full.durationMs} ms${full.started.length > 0 ? ` (started ${full.started.join(', ')})` : ''}${full.stopped.length > 0 ? ` (stopped ${full.stopped.join(', ')})` : ''}`,
-          full,
-        );
-      }
-      this.emit('scaled', full);
-      return full;
-    };
-    if (size === previous) return done({ previous, size, started: [], stopped: [] });
-    if (size < previous) {
-      const leaving = this.#slots.shrink(size);
-      this.#options.size = size;
-      this.#pool.refresh();
-      await Promise.all(leaving.map((member) => this.#retire(member, this.#options.drainTimeout, 'scale')));
-      return done({ previous, size, started: [], stopped: leaving.map((m) => m.id) });
-    }
-    const members = this.#slots.grow(size, this.#options.spec);
-    this.#options.size = size;
-    this.#pool.refresh();
-    const outcomes = await Promise.allSettled(members.map((m) => m.whenReady(this.#options.readyTimeout)));
-    const failures: StartFailure[] = [];
-    for (const [i, outcome] of outcomes.entries()) {
-      const member = members[i]!;
-      if (outcome.status === 'fulfilled') continue;
-      failures.push(startFailure(member, (outcome.reason as Error).message));
-      // One that never said ready is killed: its exit counts as a crash of its slot (respawn, budget).
-      if (member.alive && !member.planned) member.kill();
-    }
-    const ready = members.filter((m) => m.readyAt !== undefined).map((m) => m.id);
-    if (failures.length > 0) {
-      const error = new ScaleError(
-        `scale(${size}): ${failures.length} of ${members.length} new workers failed to start (${failures.map((f) => `slot ${f.slot}: ${f.reason}`).join('; ')}); their slots are respawned with backoff like crashed ones`,
-        { started: ready, failures },
-      );
-      this.#options.logger?.error(error.message, { failures });
-      throw error;
-    }
-    return done({ previous, size, started: ready, stopped: [] });
+  #runScale(size: number): Promise<ScaleResult> {
+    return scaleSlots(
+      {
+        slots: this.#slots,
+        options: this.#options,
+        refreshPool: () => this.#pool.refresh(),
+        retire: (member, timeout, reason) => this.#retire(member, timeout, reason),
+        emitScaled: (result) => this.emit('scaled', result),
+      },
+      size,
+    );
   }
 
   // ---- members -------------------------------------------------------------------------------
@@ -591,7 +506,7 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
     const started = performance.now();
     this.#closing = true;
     // Fleet first: stop taking work from other hosts and finish what they sent, while the workers serve.
-    await this.#fleet?.leave();
+    if (this.#fleet) await this.#fleet.leave();
     // Queued tasks fail with CLOSED now rather than waiting out their deadline; running ones drain.
     this.#pool.close();
     this.#slots.cancelRespawns();
@@ -604,10 +519,7 @@ export class Supervisor<C extends Contract = Contract> extends EventEmitter<Supe
         ((await this.#retire(member, timeout, reason)) ? drained : killed).push(member.id);
       }),
     );
-    await this.#operation?.catch(() => {});
-    for (const op of this.#queued.splice(0)) {
-      op.settle.reject(new ClosedError(`${op.kind}(): the cluster is shutting down`));
-    }
+    await this.#turns.close();
     this.#sampler.stop();
     this.#removeSignals?.();
     this.#stopWatching();
@@ -655,17 +567,6 @@ export function startCluster<C extends Contract>(options: StartClusterOptions<C>
   } catch (error) {
     return Promise.reject(error);
   }
-}
-
-/** A start failure row for `member`, with how it exited and what it died of when known. */
-function startFailure(member: Member, reason: string): StartFailure {
-  const failure: StartFailure = { slot: member.slot, id: member.id, pid: member.pid, reason };
-  if (member.exit) {
-    failure.code = member.exit.code;
-    failure.signal = member.exit.signal;
-  }
-  if (member.fatal) failure.error = member.fatal;
-  return failure;
 }
 
 /** `TypeError: boom` from a worker's `fatal` report (wire data: checked and bounded). */

@@ -14,10 +14,10 @@ import { OverloadedError, PeerGoneError, ValidationError } from '../errors.js';
 import type { BatchMessage, Message, WireMessage } from '../protocol.js';
 import { estimateMessageSize } from './size.js';
 import {
+  type ChannelOptions,
   resolveMaxBatchBytes,
   resolveMaxPendingSends,
   type Transport,
-  type TransportOptions,
 } from './transport.js';
 
 /** What an adapter provides: a raw channel. */
@@ -63,7 +63,7 @@ function isNewWork(message: Message): boolean {
 }
 
 /** Wraps a {@link RawChannel} into a {@link Transport}. */
-export function createTransport(channel: RawChannel, options?: TransportOptions): Transport {
+export function createTransport(channel: RawChannel, options?: ChannelOptions): Transport {
   const maxPending = resolveMaxPendingSends(options);
   const maxBatchBytes = Math.min(
     resolveMaxBatchBytes(options),

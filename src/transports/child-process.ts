@@ -1,13 +1,13 @@
 /** Parent side of a `child_process.fork()` child: `child.send` out, `child.on('message')` in. */
 import type { ChildProcess } from 'node:child_process';
 import { createTransport } from './channel.js';
-import type { Transport, TransportOptions } from './transport.js';
+import type { ChannelOptions, Transport } from './transport.js';
 
 /**
  * A transport over a forked child's IPC channel.
  * @throws TypeError when the child was spawned without an IPC channel.
  */
-export function childProcessTransport(child: ChildProcess, options?: TransportOptions): Transport {
+export function childProcessTransport(child: ChildProcess, options?: ChannelOptions): Transport {
   if (typeof child.send !== 'function') {
     throw new TypeError(
       `childProcessTransport(child): child ${child.pid} has no IPC channel; start it with child_process.fork() or stdio 'ipc'`,

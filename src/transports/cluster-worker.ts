@@ -1,10 +1,10 @@
 /** Primary side of one cluster worker: `worker.send` out, `worker.on('message')` in. */
 import type { Worker } from 'node:cluster';
 import { createTransport } from './channel.js';
-import type { Transport, TransportOptions } from './transport.js';
+import type { ChannelOptions, Transport } from './transport.js';
 
 /** A transport over a `cluster.Worker`, for the primary. */
-export function clusterWorkerTransport(worker: Worker, options?: TransportOptions): Transport {
+export function clusterWorkerTransport(worker: Worker, options?: ChannelOptions): Transport {
   return createTransport(
     {
       name: `worker ${worker.id}`,

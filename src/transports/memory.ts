@@ -4,10 +4,10 @@
  */
 import type { WireMessage } from '../protocol.js';
 import { createTransport } from './channel.js';
-import type { Transport, TransportOptions } from './transport.js';
+import type { ChannelOptions, Transport } from './transport.js';
 
 /** Options for {@link createMemoryTransportPair}. */
-export interface MemoryPairOptions extends TransportOptions {
+export interface MemoryPairOptions extends ChannelOptions {
   /**
    * How messages are copied: `json` like Node's default IPC, `advanced` like structured clone.
    * @default 'advanced'

@@ -1,12 +1,12 @@
 /** Child side: `process.send` out, `process.on('message')` in. Works in cluster workers and `child_process.fork` children. */
 import { createTransport } from './channel.js';
-import type { Transport, TransportOptions } from './transport.js';
+import type { ChannelOptions, Transport } from './transport.js';
 
 /**
  * A transport over this process's IPC channel.
  * @throws TypeError when the process has no IPC channel (it was not forked).
  */
-export function processTransport(options?: TransportOptions): Transport {
+export function processTransport(options?: ChannelOptions): Transport {
   if (typeof process.send !== 'function') {
     throw new TypeError(
       'processTransport(): this process has no IPC channel; run it with cluster.fork() or child_process.fork()',

@@ -54,9 +54,12 @@ export function socketTransport(socket: Socket, options: SocketTransportOptions 
   return createTransport(
     {
       name,
+      // Batch envelopes are sized by estimate: keep them well inside what the reader accepts.
+      maxBatchBytes: Math.floor(maxFrame / 2),
       isOpen: () => broken === undefined && !socket.destroyed && socket.writable,
       write: (message, done) => {
-        // JSON.stringify throws synchronously for a BigInt or a cycle: the channel reports VALIDATION.
+        // One message or one batch envelope. JSON.stringify throws synchronously for a BigInt or a
+        // cycle: the channel reports VALIDATION.
         const body = Buffer.from(JSON.stringify(message), 'utf8');
         if (body.length > maxFrame) {
           throw new RangeError(`the message is ${body.length} bytes, over maxFrameBytes ${maxFrame}`);

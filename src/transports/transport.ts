@@ -50,6 +50,16 @@ export interface TransportOptions {
    * @default 10000
    */
   maxPendingSends?: number;
+}
+
+/** @internal */
+export const DEFAULT_MAX_PENDING_SENDS = 10_000;
+
+/**
+ * Options of the transport adapters (`clusterWorkerTransport`, `processTransport`, …): the
+ * bus-level {@link TransportOptions} plus the batch cap, for a transport made by hand.
+ */
+export interface ChannelOptions extends TransportOptions {
   /**
    * Upper bound, in estimated serialized bytes, of one batch envelope (what one link posted in one
    * turn, sent in one write once the other end said it reads batches). A message estimated at a
@@ -61,13 +71,10 @@ export interface TransportOptions {
 }
 
 /** @internal */
-export const DEFAULT_MAX_PENDING_SENDS = 10_000;
-
-/** @internal */
 export const DEFAULT_MAX_BATCH_BYTES = 65_536;
 
 /** @internal Eager option check shared by the adapters. */
-export function resolveMaxBatchBytes(options: TransportOptions | undefined): number {
+export function resolveMaxBatchBytes(options: ChannelOptions | undefined): number {
   const value = options?.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   if (!Number.isInteger(value) || value < 0) {
     throw new RangeError(`maxBatchBytes must be an integer >= 0 (0: never batch), got ${String(value)}`);

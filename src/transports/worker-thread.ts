@@ -1,10 +1,10 @@
 /** `worker_threads`: a `Worker` (parent side), `parentPort` (thread side) or any `MessagePort`. */
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { createTransport } from './channel.js';
-import type { Transport, TransportOptions } from './transport.js';
+import type { ChannelOptions, Transport } from './transport.js';
 
 /** A transport over a `worker_threads` `Worker`, a `MessagePort`, or `parentPort`. */
-export function workerThreadTransport(port: Worker | MessagePort, options?: TransportOptions): Transport {
+export function workerThreadTransport(port: Worker | MessagePort, options?: ChannelOptions): Transport {
   if (port === null || typeof port !== 'object' || typeof (port as MessagePort).postMessage !== 'function') {
     throw new TypeError(
       'workerThreadTransport(port): expected a worker_threads Worker, MessagePort or parentPort',

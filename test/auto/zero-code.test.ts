@@ -10,8 +10,9 @@ import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { AUTO_ENV, READY_ENV, type ReadyMode } from '../../src/auto/settings.js';
-import { ClusterStartError, defineContract, Supervisor } from '../../src/index.js';
+import { ClusterStartError, type Contract, defineContract, Supervisor } from '../../src/index.js';
 import { workerMessages } from '../helpers/cluster.js';
 import { freePort, get } from '../http/load.js';
 
@@ -40,10 +41,19 @@ function recordHellos(): Map<number, Set<unknown>> {
   return hellos;
 }
 
-function zeroCode(script: string, ready: ReadyMode, env: Record<string, string> = {}, readyTimeout = 20_000) {
+/** What bus-app.mjs serves on its own bus. */
+const busAppContract = defineContract({ worker: { whoami: { output: z.object({ pid: z.number() }) } } });
+
+function zeroCode(
+  script: string,
+  ready: ReadyMode,
+  env: Record<string, string> = {},
+  readyTimeout = 20_000,
+  contract: Contract = defineContract({}),
+) {
   if (!existsSync(PRELOAD)) throw new Error(`${PRELOAD} is missing: run \`npm run build\` first`);
   const supervisor = new Supervisor({
-    contract: defineContract({}),
+    contract,
     exec: fixture(script),
     execArgv: ['--require', PRELOAD],
     env: { ...env, [AUTO_ENV]: '1', [READY_ENV]: ready },
@@ -60,7 +70,7 @@ function zeroCode(script: string, ready: ReadyMode, env: Record<string, string> 
 
 const hellos = recordHellos();
 
-describe('zero-code preload', () => {
+describe('zero-code preload', { timeout: 60_000 }, () => {
   it('listen: an ES module app with no clusterbus code is ready once its server listens, through one bus', async () => {
     const port = await freePort();
     const supervisor = zeroCode('http-app.mjs', 'listen', { PORT: String(port) });
@@ -128,7 +138,7 @@ describe('zero-code preload', () => {
 
   it('an app with its own worker bus keeps control: no second bus, no ready on its behalf', async () => {
     const port = await freePort();
-    const supervisor = zeroCode('bus-app.mjs', 'listen', { PORT: String(port) });
+    const supervisor = zeroCode('bus-app.mjs', 'listen', { PORT: String(port) }, 20_000, busAppContract);
     const listening = workerMessages((m) => typeof m.listening === 'number');
     const started = supervisor.start();
     await listening; // its server has listened for 300 ms
@@ -139,7 +149,7 @@ describe('zero-code preload', () => {
     expect(supervisor.status()[0]!.state).toBe('ready');
     expect(hellos.get(row!.id!)?.size).toBe(1);
     // The bus that answers is the app's own (its contract's procedure).
-    const bus = supervisor.bus as unknown as { call(id: number, method: string): Promise<unknown> };
+    const bus = supervisor.bus as unknown as Supervisor<typeof busAppContract>['bus'];
     expect(await bus.call(row!.id!, 'whoami')).toEqual({ pid: row!.pid });
   });
 });

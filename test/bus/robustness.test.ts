@@ -114,11 +114,10 @@ describe('forged or malformed wire data', () => {
     const { primary, pairs } = await cluster();
     const replies: unknown[] = [];
     // Replies posted in one turn travel as one batch envelope: look inside.
-    pairs[0]!.b.onMessage((value) =>
-      replies.push(
-        ...((value as { k?: string; b?: unknown[] }).k === 'batch' ? (value as { b: unknown[] }).b : [value]),
-      ),
-    );
+    pairs[0]!.b.onMessage((value) => {
+      const batch = value as { k?: string; b?: unknown[] };
+      replies.push(...(batch.k === 'batch' && Array.isArray(batch.b) ? batch.b : [value]));
+    });
     const errors: Error[] = [];
     primary.on('error', (error) => errors.push(error));
     pairs[0]!.inject('a', { $cb: 1, k: 'req', id: 'forged:1', m: 'who', f: 99 });

@@ -70,7 +70,7 @@ describe('validateConfig', () => {
   });
 });
 
-describe('clusterbus start with a config file', () => {
+describe('clusterbus start with a config file', { timeout: 120_000 }, () => {
   it('clusterbus.config.json: read when no script is given; the command line overrides it', async () => {
     const port = await freePort();
     const dir = project(

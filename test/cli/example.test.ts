@@ -7,7 +7,7 @@ import { useCli } from './run.js';
 const cli = useCli();
 const dir = fileURLToPath(new URL('../../examples/zero-code/', import.meta.url));
 
-describe('examples/zero-code', () => {
+describe('examples/zero-code', { timeout: 120_000 }, () => {
   it('start (from its config file), answer, reload, stop', async () => {
     const port = await freePort();
     const app = cli.start(['--env', `PORT=${port}`], { cwd: dir });

@@ -26,7 +26,8 @@ async function startExpress(name: string, script = cliFixture('express-app.cjs')
   return { app, port, pids };
 }
 
-describe('clusterbus start: a plain Express app', () => {
+// Each test starts real clusters: generous on a loaded 2-core machine.
+describe('clusterbus start: a plain Express app', { timeout: 120_000 }, () => {
   it('reload under keep-alive load: zero failed requests, afterwards only new pids answer', async () => {
     const { app, port, pids } = await startExpress('api');
     expect(app.lines).toEqual(

@@ -56,7 +56,7 @@ async function freshProject(): Promise<string> {
   return project;
 }
 
-describe('a fresh install', () => {
+describe('a fresh install', { timeout: 120_000 }, () => {
   it('npx clusterbus start app.js -i max runs the plain Express app on every core; npx clusterbus stop stops it', async () => {
     const project = await freshProject();
     const port = await freePort();

@@ -157,6 +157,9 @@ describe('fleet faults', () => {
         runs.push(r.ok ? { ok: true, host: r.value.host } : { ok: false, code: r.error.code });
       }
     };
+    const bGone = new Promise<{ reason: string }>((resolve) =>
+      t.fleet.on('hostGone', (info) => info.host === 'b' && resolve(info)),
+    );
     const loops = [directLoop(1), directLoop(2), ...Array.from({ length: 6 }, runLoop)];
     await expect
       .poll(() => runs.filter((r) => r.host === 'b').length, { timeout: 15_000 })
@@ -176,5 +179,7 @@ describe('fleet faults', () => {
     expect(directFailures.filter((code) => code === 'PEER_GONE')).toEqual([]);
     expect(runs.filter((r) => !r.ok)).toEqual([]);
     expect(runs.length).toBeGreaterThan(10);
+    // Its last heartbeat said goodbye: dropped at once, not after missed heartbeats.
+    expect((await bGone).reason).toBe('host b left the fleet');
   });
 });

@@ -199,4 +199,17 @@ describe('fleet', () => {
       await nc.close();
     }
   });
+
+  it('fails start() with PEER_GONE naming the servers when NATS is not there, and leaves nothing running', async () => {
+    const gone = await startNats();
+    const url = gone.url;
+    await gone.stop();
+    const error = await startLocalHost('nowhere', url).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(isBusError(error) && error.code).toBe('PEER_GONE');
+    expect(error?.message).toContain(url);
+    expect(error?.message).toMatch(/is nats-server running/);
+  });
 });

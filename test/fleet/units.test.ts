@@ -62,6 +62,7 @@ describe('frames and heartbeats', () => {
 
   it('accepts only well-formed heartbeats', () => {
     expect(parseHeartbeat('{"i":"abc","s":"up","w":2,"c":8}')).toEqual({ i: 'abc', s: 'up', w: 2, c: 8 });
+    expect(parseHeartbeat('{"i":"abc","s":"gone","w":0,"c":0}')?.s).toBe('gone');
     for (const junk of [
       '',
       'null',

@@ -46,7 +46,7 @@ function watch(child: ChildProcess) {
   return { lines, next, exited };
 }
 
-describe('a worker run by plain node (no IPC channel)', () => {
+describe('a worker run by plain node (no IPC channel)', { timeout: 90_000 }, () => {
   it('ready() resolves at once, calls to the primary fail fast with NO_PRIMARY, SIGTERM runs the onShutdown hooks and exits 0', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', fixturePath('standalone-worker.ts')], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -83,7 +83,7 @@ describe('a worker run by plain node (no IPC channel)', () => {
   });
 });
 
-describe('a worker forked by a parent without a clusterbus bus', () => {
+describe('a worker forked by a parent without a clusterbus bus', { timeout: 90_000 }, () => {
   it('ready() rejects with NO_PRIMARY saying no clusterbus primary answered, and isReady stays false', async () => {
     const child = fork(fixturePath('standalone-worker.ts'), [], {
       execArgv: ['--import', 'tsx'],

@@ -29,7 +29,7 @@ function runPrimary(
   });
 }
 
-describe('worker output', () => {
+describe('worker output', { timeout: 90_000 }, () => {
   it('prefixOutput: every worker line gets its [id] prefix, half lines are joined, never interleaved', async () => {
     const { code, stdout, stderr } = await runPrimary({ LOG: '0' });
     expect(code).toBe(0);

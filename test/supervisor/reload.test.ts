@@ -10,7 +10,7 @@ import { liveStatus, recordEvents, useClusters } from './cluster-helpers.js';
 
 const start = useClusters();
 
-describe('reload strategy', () => {
+describe('reload strategy', { timeout: 90_000 }, () => {
   it('plans a canary, then batches of `parallel`; the default parallel is a quarter of the size', () => {
     expect(planBatches([0, 1, 2, 3, 4, 5], { canary: true, parallel: 2 })).toEqual([
       [0],

@@ -7,7 +7,7 @@ import { liveStatus, nextEvent, recordEvents, useClusters } from './cluster-help
 
 const start = useClusters();
 
-describe('scale', () => {
+describe('scale', { timeout: 90_000 }, () => {
   it('grows: forks the new slots, resolves once they are ready, and they serve calls and pool tasks', async () => {
     const cluster = await start('supervisor-worker.ts', { size: 1 });
     const [first] = liveStatus(cluster);

@@ -22,7 +22,7 @@ function holdPort(): Promise<{ server: Server; port: number }> {
   });
 }
 
-describe('start-up failures', () => {
+describe('start-up failures', { timeout: 90_000 }, () => {
   it('a worker that dies of EADDRINUSE: the error says it exited, with its code and the error, and does not blame ready()', async () => {
     const { server, port } = await holdPort();
     try {

@@ -27,7 +27,7 @@ async function waitForRows(
   }
 }
 
-describe('status columns', () => {
+describe('status columns', { timeout: 90_000 }, () => {
   it('reports uptime, CPU %, memory (rss, heapUsed) and event-loop delay per worker', async () => {
     const cluster = await start('busy-worker.ts', { sampleInterval: 200 });
     const rows = await waitForRows(
@@ -50,14 +50,14 @@ describe('status columns', () => {
     const [before] = await waitForRows(cluster, (r) => r.cpu !== undefined && r.eventLoopDelay !== undefined);
     cluster.status(); // sampled without asking the worker anything through the user's contract
     const worker = (await import('node:cluster')).default.workers?.[String(before!.id)];
-    worker!.send({ block: 4_000 });
-    const [stuck] = await waitForRows(cluster, (r) => (r.eventLoopDelay ?? 0) > 1_000 && (r.cpu ?? 0) > 20);
+    worker!.send({ block: 6_000 });
+    const [stuck] = await waitForRows(cluster, (r) => (r.eventLoopDelay ?? 0) > 1_000 && (r.cpu ?? 0) > 2);
     expect(stuck!.id).toBe(before!.id);
     expect(stuck!.memory!.rss).toBeGreaterThan(0);
     // status() answered while the worker was stuck: it never waits for a worker.
     const started = performance.now();
     cluster.status();
-    expect(performance.now() - started).toBeLessThan(200);
+    expect(performance.now() - started).toBeLessThan(1_000); // far below the 6 s the worker is stuck
   });
 
   it('sampleInterval: 0 turns the sampler off (the columns stay undefined)', async () => {
@@ -71,7 +71,7 @@ describe('status columns', () => {
   });
 });
 
-describe('crash loops', () => {
+describe('crash loops', { timeout: 90_000 }, () => {
   it('without any listener or log, a crash loop is one process warning, and the slot keeps a stopped row', async () => {
     const crashFile = join(tmpdir(), `clusterbus-quiet-loop-${process.pid}-${Date.now()}`);
     const warnings: Error[] = [];
@@ -106,7 +106,7 @@ describe('crash loops', () => {
   });
 });
 
-describe('lifecycle log', () => {
+describe('lifecycle log', { timeout: 90_000 }, () => {
   it('tells start, an unexpected exit and its respawn, reload, scale and shutdown to the logger, one line each', async () => {
     const lines: Array<[string, string]> = [];
     const logger = {

@@ -18,7 +18,7 @@ import { liveStatus, nextEvent, recordEvents, useClusters } from './cluster-help
 
 const start = useClusters();
 
-describe('startCluster', () => {
+describe('startCluster', { timeout: 90_000 }, () => {
   it('forks size workers, resolves once all are ready, and reports one status row each', async () => {
     const cluster = await start('supervisor-worker.ts');
     const rows = liveStatus(cluster);
@@ -89,7 +89,7 @@ describe('startCluster', () => {
   });
 });
 
-describe('respawn', () => {
+describe('respawn', { timeout: 90_000 }, () => {
   it('respawns a worker killed with SIGKILL into its slot, with a new pid', async () => {
     const cluster = await start('supervisor-worker.ts', { backoff: { min: 50, max: 200 } });
     const [victim] = liveStatus(cluster);
@@ -144,7 +144,7 @@ describe('respawn', () => {
     } finally {
       rmSync(crashFile, { force: true });
     }
-  });
+  }, 90_000);
 
   // A fork that throws, for real: cluster.fork passes process.env on, and an environment string
   // over Linux's 128 KiB per-string limit makes execve fail, which Node throws as `spawn E2BIG`.
@@ -207,7 +207,7 @@ describe('respawn', () => {
   });
 });
 
-describe('shutdown', () => {
+describe('shutdown', { timeout: 90_000 }, () => {
   it("gives a worker's hooks a deadline before the primary's: a hook that honours ctx.signal drains in time", async () => {
     const cluster = await start('supervisor-worker.ts', { env: { HOOK_UNTIL_ABORT: '1' } });
     const ids = liveStatus(cluster).map((row) => row.id);
@@ -322,7 +322,7 @@ describe('shutdown', () => {
   });
 });
 
-describe('rolling reload', () => {
+describe('rolling reload', { timeout: 90_000 }, () => {
   it('replaces every worker with a new one, forking and waiting for ready before draining the old', async () => {
     const cluster = await start('supervisor-worker.ts');
     const before = liveStatus(cluster);
