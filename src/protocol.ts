@@ -209,10 +209,11 @@ function decodeEvent(msg: Record<string, unknown>): EventMessage | ProtocolViola
 function decodeControl(msg: Record<string, unknown>): ControlMessage | ProtocolViolation {
   if (typeof msg.c !== 'string' || !CONTROL.has(msg.c)) return bad('unknown control');
   if (msg.c === 'hello') {
+    // Every version of the bus sends its instance id in the hello: without one a hello could not
+    // tell a restarted bus from the same one, and would fail every pending call as a restart.
     const d = msg.d;
-    if (d === undefined) return msg as unknown as ControlMessage;
     if (!isRecord(d)) return bad('hello with bad data');
-    if (d.instance !== undefined && typeof d.instance !== 'string') return bad('hello with bad "instance"');
+    if (typeof d.instance !== 'string') return bad('hello with bad "instance"');
     if (d.ack !== undefined && typeof d.ack !== 'boolean') return bad('hello with bad "ack"');
     if (d.workerId !== undefined && !isWorkerId(d.workerId)) return bad('hello with bad "workerId"');
     if (d.pid !== undefined && !isWorkerId(d.pid)) return bad('hello with bad "pid"');

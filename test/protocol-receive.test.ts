@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type BusError, defineContract, isBusError } from '../src/index.js';
+import { type BusError, defineContract, isBusError, type Transport } from '../src/index.js';
 import { memoryCluster, until } from './helpers/memory.js';
 
 const contract = defineContract({
@@ -19,22 +19,38 @@ afterEach(async () => {
   for (const step of cleanups.splice(0).reverse()) await step();
 });
 
-/** A cluster whose `hold` handlers record the call id and never answer (until aborted). */
+/**
+ * Wire ids of the requests for `method` arriving on `transport` (batches looked into). The wire id
+ * is what a forged reply must carry; a handler's `ctx.callId` may be longer (prefixed).
+ */
+function requestIds(transport: Transport, method: string): string[] {
+  const ids: string[] = [];
+  transport.onMessage((value) => {
+    const message = value as { k?: unknown; b?: unknown; m?: unknown; id?: unknown };
+    const all = message.k === 'batch' && Array.isArray(message.b) ? message.b : [message];
+    for (const item of all as Array<typeof message>) {
+      if (item.k === 'req' && item.m === method && typeof item.id === 'string') ids.push(item.id);
+    }
+  });
+  return ids;
+}
+
+/** Never answers (until aborted). */
+const never = (_input: undefined, ctx: { signal: AbortSignal }) =>
+  new Promise<string>((_resolve, reject) =>
+    ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+  );
+
+/** A cluster whose `hold` handlers never answer; `workerIds`/`primaryIds` are their wire ids. */
 async function setup(serialization: 'json' | 'advanced') {
-  const workerIds: string[] = [];
-  const primaryIds: string[] = [];
-  const never = (ids: string[]) => (_input: undefined, ctx: { callId: string; signal: AbortSignal }) => {
-    ids.push(ctx.callId);
-    return new Promise<string>((_resolve, reject) =>
-      ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
-    );
-  };
   const env = await memoryCluster(contract, {
     serialization,
-    primary: { handlers: { holdPrimary: never(primaryIds) } },
-    worker: () => ({ handlers: { hold: never(workerIds) } }),
+    primary: { handlers: { holdPrimary: never } },
+    worker: () => ({ handlers: { hold: never } }),
   });
   cleanups.push(env.close);
+  const workerIds = requestIds(env.pairs[0]!.b, 'hold');
+  const primaryIds = requestIds(env.pairs[0]!.a, 'holdPrimary');
   const primaryErrors: BusError[] = [];
   const workerErrors: BusError[] = [];
   env.primary.on('error', (error) => primaryErrors.push(error));
@@ -135,7 +151,11 @@ describe.each(['json', 'advanced'] as const)('the receive path (%s)', (serializa
   it('a malformed request with an id gets an error reply, so its caller does not wait', async () => {
     const env = await setup(serialization);
     const replies: Array<Record<string, unknown>> = [];
-    env.pairs[0]!.b.onMessage((value) => replies.push(value as Record<string, unknown>));
+    // Replies posted in one turn travel as one batch envelope: look inside.
+    env.pairs[0]!.b.onMessage((value) => {
+      const message = value as Record<string, unknown>;
+      replies.push(...(message.k === 'batch' ? (message.b as Array<Record<string, unknown>>) : [message]));
+    });
     env.pairs[0]!.inject('a', { $cb: 1, k: 'req', id: 'x:1', m: hostileString });
     await until(() => replies.some((reply) => reply.id === 'x:1'));
     expect(replies.find((reply) => reply.id === 'x:1')).toMatchObject({
@@ -179,22 +199,13 @@ describe.each(['json', 'advanced'] as const)('the receive path (%s)', (serializa
 
 describe('gather rows', () => {
   it('a bus-level error with an unknown code in a relayed gather row is still a BusError', async () => {
-    const held: string[] = [];
     const env = await memoryCluster(contract, {
       workers: 2,
       primary: { handlers: { holdPrimary: () => 'x' } },
-      worker: () => ({
-        handlers: {
-          hold: (_input, ctx) => {
-            held.push(ctx.callId);
-            return new Promise<string>((_resolve, reject) =>
-              ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
-            );
-          },
-        },
-      }),
+      worker: () => ({ handlers: { hold: never } }),
     });
     cleanups.push(env.close);
+    const held = requestIds(env.pairs[1]!.b, 'hold');
     const rows = env.workers[0]!.callPeers('hold', undefined, { timeout: 0 });
     await until(() => held.length === 1);
     // Worker 2 answers the primary's relayed call with a bus-level error of a code nobody knows.

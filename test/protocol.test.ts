@@ -68,11 +68,14 @@ describe('parseMessage', () => {
       [{ $cb: 1, k: 'evt', n: 'x', self: 1 }, 'event with bad "self"'],
       [{ $cb: 1, k: 'ctl', c: 'hello', d: [] }, 'hello with bad data'],
       [{ $cb: 1, k: 'ctl', c: 'hello', d: { instance: 3 } }, 'hello with bad "instance"'],
-      [{ $cb: 1, k: 'ctl', c: 'hello', d: { ack: 'yes' } }, 'hello with bad "ack"'],
-      [{ $cb: 1, k: 'ctl', c: 'hello', d: { workerId: hostile } }, 'hello with bad "workerId"'],
-      [{ $cb: 1, k: 'ctl', c: 'hello', d: { pid: -4 } }, 'hello with bad "pid"'],
+      [{ $cb: 1, k: 'ctl', c: 'hello', d: { instance: 'i', ack: 'yes' } }, 'hello with bad "ack"'],
+      [
+        { $cb: 1, k: 'ctl', c: 'hello', d: { instance: 'i', workerId: hostile } },
+        'hello with bad "workerId"',
+      ],
+      [{ $cb: 1, k: 'ctl', c: 'hello', d: { instance: 'i', pid: -4 } }, 'hello with bad "pid"'],
       [{ $cb: 1, k: 'ctl', c: 'peers', d: 'all of them' }, 'peers without a list'],
-      [{ $cb: 1, k: 'ctl', c: 'hello', d: { metrics: 'yes' } }, 'hello with bad "metrics"'],
+      [{ $cb: 1, k: 'ctl', c: 'hello', d: { instance: 'i', metrics: 'yes' } }, 'hello with bad "metrics"'],
       [{ $cb: 1, k: 'ctl', c: 'metrics', d: 5 }, 'metrics with bad data'],
       [{ $cb: 1, k: 'ctl', c: 'fatal', d: 'boom' }, 'fatal without data'],
     ];

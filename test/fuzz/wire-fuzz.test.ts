@@ -34,13 +34,10 @@ describe('the wire under fuzzing', () => {
     bus = createPrimaryBus(wireContract, {
       handlers: {
         pong: ({ n }) => ({ n }),
-        hold: (_input, ctx) => {
-          const from = ctx.caller.kind === 'worker' ? ctx.caller.id : -1;
-          heldByPrimary.set(from, [...(heldByPrimary.get(from) ?? []), ctx.callId]);
-          return new Promise<string>((_resolve, reject) =>
+        hold: (_input, ctx) =>
+          new Promise<string>((_resolve, reject) =>
             ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
-          );
-        },
+          ),
       },
     });
     bus.on('error', () => primaryErrors++);
@@ -53,6 +50,15 @@ describe('the wire under fuzzing', () => {
         serialization,
         env: { FUZZ_SERIALIZATION: serialization },
       });
+      // The wire ids of the worker's `hold` requests (what a forged reply must carry).
+      const heldIds: string[] = [];
+      heldByPrimary.set(worker.id, heldIds);
+      worker.on('message', (value: { k?: unknown; b?: unknown; m?: unknown; id?: unknown }) => {
+        const all = value?.k === 'batch' && Array.isArray(value.b) ? value.b : [value];
+        for (const item of all as Array<typeof value>) {
+          if (item?.k === 'req' && item.m === 'hold' && typeof item.id === 'string') heldIds.push(item.id);
+        }
+      });
       await waitForReady(primary, worker, 30_000);
       const pid = worker.process.pid!;
 
@@ -64,8 +70,7 @@ describe('the wire under fuzzing', () => {
         ),
       );
       await primary.call(worker, 'holdPrimary', { count: HELD });
-      await until(() => heldByPrimary.get(worker.id)?.length === HELD, 20_000);
-      const heldIds = heldByPrimary.get(worker.id)!;
+      await until(() => heldIds.length === HELD, 20_000);
       const heldByWorker = await primary.call(worker, 'heldIds');
       expect(heldByWorker, context).toHaveLength(HELD);
 
