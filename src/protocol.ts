@@ -209,8 +209,8 @@ function decodeEvent(msg: Record<string, unknown>): EventMessage | ProtocolViola
 function decodeControl(msg: Record<string, unknown>): ControlMessage | ProtocolViolation {
   if (typeof msg.c !== 'string' || !CONTROL.has(msg.c)) return bad('unknown control');
   if (msg.c === 'hello') {
-    // Every version of the bus sends its instance id in the hello: without one a hello could not
-    // tell a restarted bus from the same one, and would fail every pending call as a restart.
+    // Every version of the bus sends its instance id in the hello, and the peer tells the same bus
+    // from a restarted one by it: a hello without one is not a bus's.
     const d = msg.d;
     if (!isRecord(d)) return bad('hello with bad data');
     if (typeof d.instance !== 'string') return bad('hello with bad "instance"');
