@@ -4,8 +4,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 
-const NATS_SERVER = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
+// Debian's package puts it in /usr/sbin (not on every user's PATH); elsewhere, whatever PATH finds.
+const NATS_SERVER =
+  process.env.NATS_SERVER_BIN ??
+  (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
 const started = new Set<ChildProcess>();
 
 /** One running nats-server. */
