@@ -89,8 +89,8 @@ export class IncomingCalls {
   }
 
   #reply(request: RequestMessage, abort: LazyAbort, reply: ReplyMessage): void {
-    // Not running any more: the link closed, or the caller's bus restarted (abortAll) and a new
-    // call may hold this id now. Either way the reply has no one to go to.
+    // Not running any more: the link closed (abortAll), or a later call took this id. Either way
+    // the reply has no one to go to.
     if (this.#running.get(request.id) !== abort) return;
     this.#running.delete(request.id);
     if (this.#host.isClosed()) return;
