@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryTransportPair } from '../../src/index.js';
 import type { Message, WireMessage } from '../../src/protocol.js';
-import { createTransport, type RawChannel } from '../../src/transports/channel.js';
+import { createTransport, EAGER_WRITE_AT, type RawChannel } from '../../src/transports/channel.js';
 import { outboundContract } from '../fixtures/outbound-contract.js';
 import { memoryCluster, until } from '../helpers/memory.js';
 
@@ -136,6 +136,28 @@ describe('the outbound batcher', () => {
     rec.complete();
     await transport.flush();
     expect(seen).toEqual(['late:OVERLOADED', 'a:ok', 'b:ok', 'c:ok', 'd:ok', 'e:ok', 'reply:ok']);
+    transport.dispose();
+  });
+
+  it('writes every EAGER_WRITE_AT messages during a long turn, so the receiver can start on them', async () => {
+    const rec = recordingChannel();
+    const transport = createTransport(rec.channel);
+    transport.useBatches?.(true);
+    const names = Array.from({ length: 2 * EAGER_WRITE_AT + 8 }, (_, i) => `e${i}`);
+    const { seen, done } = outcomes();
+    for (const [i, n] of names.entries()) {
+      transport.post(event(n), done(n));
+      // Written the moment the queue reaches the threshold, not at the end of the turn.
+      expect(rec.writes).toHaveLength(Math.floor((i + 1) / EAGER_WRITE_AT));
+    }
+    await nextTurn();
+    expect(rec.shape()).toEqual([
+      names.slice(0, EAGER_WRITE_AT),
+      names.slice(EAGER_WRITE_AT, 2 * EAGER_WRITE_AT),
+      names.slice(2 * EAGER_WRITE_AT),
+    ]);
+    expect(seen).toEqual(names.map((n) => `${n}:ok`));
+    expect(transport.pendingSends).toBe(0);
     transport.dispose();
   });
 

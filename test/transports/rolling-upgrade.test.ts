@@ -93,10 +93,14 @@ describe('rolling upgrade', () => {
       b: Array<Record<string, unknown>>;
     }>;
     expect(batches.length).toBeGreaterThan(0);
-    // The 40 notes and the reply of `notes` were posted in one turn: one batch, events first.
-    const notesBatch = batches.find((batch) => batch.b.some((message) => message.k === 'evt'));
+    // The 40 notes and the reply of `notes` were posted in one turn: batches of EAGER_WRITE_AT
+    // (written as the turn goes) and the rest at its end, events first, in order.
+    const notesBatches = batches.filter((batch) => batch.b.some((message) => message.k === 'evt'));
+    expect(notesBatches.map((batch) => batch.b.length)).toEqual([16, 16, 9]);
     expect(
-      notesBatch?.b.map((message) => (message.k === 'evt' ? (message.p as { n: number }).n : message.k)),
+      notesBatches
+        .flatMap((batch) => batch.b)
+        .map((message) => (message.k === 'evt' ? (message.p as { n: number }).n : message.k)),
     ).toEqual([...Array.from({ length: 40 }, (_, i) => i), 'res']);
   });
 });
