@@ -1,5 +1,5 @@
 /**
- * One end of one link. Owns the calls this end has pending (id → settle, timer, abort), the
+ * One end of one link. Owns the calls this end has pending (id → settle, deadline, abort), the
  * single outbound path (with the hello handshake that holds traffic until the other end's bus is
  * listening), and the dispatch of what arrives; serving the other end's calls is `serve.ts`.
  */
@@ -13,6 +13,7 @@ import {
   type ServedProcedure,
 } from './call.js';
 import type { ProcedureDef } from './contract.js';
+import { DeadlineQueue, type Expiring } from './deadlines.js';
 import {
   AbortedError,
   type BusError,
@@ -106,14 +107,16 @@ interface HeldMessage {
   live: boolean;
 }
 
-interface PendingCall {
+interface PendingCall extends Expiring {
+  id: string;
   method: string;
+  /** The call's timeout in ms, for the TIMEOUT message. */
+  timeout: number;
   targetName: string;
   def: ProcedureDef | undefined;
   raw: boolean;
   resolve(value: unknown): void;
   reject(error: unknown): void;
-  timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -128,6 +131,8 @@ export class Peer {
   readonly #idPrefix = `${this.#instance}:`;
   #counter = 0;
   readonly #pending = new Map<string, PendingCall>();
+  /** The timeouts of the pending calls, on one timer. */
+  readonly #deadlines = new DeadlineQueue<PendingCall>((entry) => this.#timedOut(entry));
   /** Calls this end gave up on (timeout, abort) whose handler has not answered yet. */
   readonly #abandoned = new Set<string>();
   readonly #incoming: IncomingCalls;
@@ -268,29 +273,24 @@ export class Peer {
     if (route.relayFrom !== undefined) request.f = route.relayFrom;
 
     return new Promise((resolve, reject) => {
+      const finite = isFiniteTimeout(timeout);
       const entry: PendingCall = {
+        id,
         method,
+        timeout,
         targetName,
         def: route.def,
         raw: route.forward === true,
         resolve,
         reject,
-        timer: undefined,
+        expiresAt: finite ? performance.now() + timeout : Number.POSITIVE_INFINITY,
+        // No deadline to keep track of.
+        done: !finite,
         signal,
         onAbort: undefined,
       };
       this.#pending.set(id, entry);
-      if (isFiniteTimeout(timeout)) {
-        entry.timer = setTimeout(() => {
-          this.#cancel(id, 'timeout');
-          const hint = this.connected
-            ? ''
-            : ` (${targetName} never answered the handshake: did it create its bus?)`;
-          reject(new TimeoutError(`call "${method}" to ${targetName} timed out after ${timeout} ms${hint}`));
-        }, timeout);
-        // A pending call must never keep a process alive on its own.
-        entry.timer.unref();
-      }
+      if (finite) this.#deadlines.add(entry, timeout);
       if (signal) {
         entry.onAbort = () => {
           // A relay aborts because its own caller timed out: pass the real reason on to the handler.
@@ -308,10 +308,24 @@ export class Peer {
     });
   }
 
-  /** Removes a pending call and its timer and abort listener. */
+  /** A pending call's deadline passed. */
+  #timedOut(entry: PendingCall): void {
+    if (this.#pending.get(entry.id) !== entry) return;
+    this.#cancel(entry.id, 'timeout');
+    const hint = this.connected
+      ? ''
+      : ` (${entry.targetName} never answered the handshake: did it create its bus?)`;
+    entry.reject(
+      new TimeoutError(
+        `call "${entry.method}" to ${entry.targetName} timed out after ${entry.timeout} ms${hint}`,
+      ),
+    );
+  }
+
+  /** Removes a pending call and its deadline and abort listener. */
   #forget(id: string, entry: PendingCall): void {
     this.#pending.delete(id);
-    if (entry.timer) clearTimeout(entry.timer);
+    this.#deadlines.settle(entry);
     if (entry.onAbort) entry.signal?.removeEventListener('abort', entry.onAbort);
   }
 
@@ -369,6 +383,7 @@ export class Peer {
   close(error: BusError = new ClosedError(`the link to ${this.#options.remoteName} was closed`)): void {
     if (this.#closedWith) return;
     this.#closedWith = error;
+    this.#deadlines.clear();
     for (const [id, entry] of this.#pending) {
       this.#forget(id, entry);
       entry.reject(this.#rejectionFor(entry.method, entry.targetName));
