@@ -96,7 +96,7 @@ describe('rolling upgrade', () => {
     // The 40 notes and the reply of `notes` were posted in one turn: batches of EAGER_WRITE_AT
     // (written as the turn goes) and the rest at its end, events first, in order.
     const notesBatches = batches.filter((batch) => batch.b.some((message) => message.k === 'evt'));
-    expect(notesBatches.map((batch) => batch.b.length)).toEqual([16, 16, 9]);
+    expect(notesBatches.map((batch) => batch.b.length)).toEqual([32, 9]);
     expect(
       notesBatches
         .flatMap((batch) => batch.b)
