@@ -144,6 +144,8 @@ export class Peer {
   #heldWork = 0;
   /** Held entries that were dropped (their call settled) and are still in the array. */
   #heldDropped = 0;
+  /** Set while new work is refused at once because the other end is late to say hello. */
+  #refusal: BusError | undefined;
   #remoteHello: Record<string, unknown> | undefined;
   #closedWith: BusError | undefined;
   readonly #unsubscribe: Array<() => void>;
@@ -371,6 +373,28 @@ export class Peer {
     return this.#write(message);
   }
 
+  /**
+   * The other end has not said hello in time and probably never will: every held call and event
+   * fails with `error` now, and new ones fail at once, until a hello does arrive (a late bus is
+   * still welcome). What is owed (replies, cancels, control) stays held.
+   */
+  refuseUntilHello(error: BusError): void {
+    const held = this.#held;
+    if (held === undefined || this.#closedWith) return;
+    this.#refusal = error;
+    const failed: HeldMessage[] = [];
+    for (const item of held) {
+      if (!item.live || !isNewWork(item.message)) continue;
+      item.live = false;
+      if (item.message.k === 'req') this.#heldCalls?.delete(item.message.id);
+      failed.push(item);
+    }
+    this.#held = held.filter((item) => item.live);
+    this.#heldWork = 0;
+    this.#heldDropped = 0;
+    for (const item of failed) item.done(error);
+  }
+
   /** Resolves once everything accepted for sending has been written (before a process exits). */
   async flush(): Promise<void> {
     await this.#transport.flush();
@@ -409,7 +433,11 @@ export class Peer {
       return;
     }
     // Only new work is refused: a reply, cancel or control message is owed (trap 11).
-    const newWork = message.k === 'req' || message.k === 'evt';
+    const newWork = isNewWork(message);
+    if (newWork && this.#refusal) {
+      done(this.#refusal);
+      return;
+    }
     if (newWork && this.#heldWork >= MAX_HELD) {
       done(
         new OverloadedError(
@@ -451,6 +479,7 @@ export class Peer {
   #releaseHeld(): void {
     const held = this.#held;
     if (held === undefined) return;
+    this.#refusal = undefined;
     this.#held = undefined;
     this.#heldCalls = undefined;
     this.#heldWork = 0;
@@ -669,6 +698,11 @@ export class Peer {
     if (busLevel) return busErrorFromWire(wire, what);
     return new RemoteError(`${what} failed: ${wire.name}: ${wire.message}`, wire);
   }
+}
+
+/** Requests and events: what a bound or a refusal may turn away (never what is owed). */
+function isNewWork(message: Message): boolean {
+  return message.k === 'req' || message.k === 'evt';
 }
 
 /** Creates one end of a link over `transport`. */

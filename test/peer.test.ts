@@ -11,6 +11,7 @@ import {
   defineContract,
   errorToWire,
   isBusError,
+  NoPrimaryError,
   type Peer,
   PROTOCOL_VERSION,
   RemoteError,
@@ -313,6 +314,44 @@ describe('wire hygiene', () => {
       const [instance, id] = entry.split('/') as [string, string];
       expect(id.startsWith(`${instance}:`)).toBe(true);
     }
+  });
+});
+
+describe('an end that never says hello', () => {
+  it('refuseUntilHello fails held calls and events at once, keeps what is owed, and a late hello lifts it', async () => {
+    const pair = createMemoryTransportPair();
+    cleanup.push(async () => pair.close());
+    const seen: Array<{ k: string; c?: string; id?: string }> = [];
+    pair.b.onMessage((value) => seen.push(value as { k: string; c?: string; id?: string }));
+    const peer = createPeer({
+      transport: pair.a,
+      localName: 'a',
+      remoteName: 'b',
+      remoteCaller: { kind: 'primary' },
+      timeout: 60_000,
+      hooks: hooks(),
+    });
+    cleanup.push(async () => peer.close());
+    const held = peer.call('x', undefined);
+    const heldEvent = peer.sendEvent({ $cb: 1, k: 'evt', n: 'tick' });
+    const ready = peer.sendControl('ready');
+    peer.refuseUntilHello(new NoPrimaryError('nobody said hello'));
+    await expect(held).rejects.toMatchObject({ code: 'NO_PRIMARY', message: /call "x" to b failed: nobody/ });
+    await expect(heldEvent).rejects.toMatchObject({ code: 'NO_PRIMARY' });
+    await expect(peer.call('y', undefined)).rejects.toMatchObject({ code: 'NO_PRIMARY' });
+    // Nothing went out yet but the hello: the owed 'ready' is still held.
+    expect(seen.map((m) => m.c ?? m.k)).toEqual(['hello']);
+    pair.inject('a', { $cb: 1, k: 'ctl', c: 'hello', d: { instance: 'late', ack: true } });
+    await until(() => peer.connected);
+    await ready;
+    const later = peer.call('z', undefined);
+    await until(() => seen.some((m) => m.k === 'req'));
+    expect(seen.filter((m) => m.k === 'req' || m.c === 'ready').map((m) => m.c ?? m.k)).toEqual([
+      'ready',
+      'req',
+    ]);
+    peer.close();
+    await expect(later).rejects.toMatchObject({ code: 'CLOSED' });
   });
 });
 

@@ -83,7 +83,8 @@ export interface WorkerBusOptions<C> extends TransportOptions, WorkerLifecycleOp
    * When this worker was not forked by a clusterbus supervisor but has an IPC channel (PM2, or a
    * `createPrimaryBus` primary forking it itself), how long to wait for a clusterbus primary's
    * handshake, in ms. Under PM2 the bus then goes standalone (calls to the primary fail with
-   * NO_PRIMARY); elsewhere `ready()` rejects with NO_PRIMARY, and a late primary is still welcome.
+   * NO_PRIMARY); elsewhere `ready()` rejects with NO_PRIMARY, calls and events to the primary fail
+   * with NO_PRIMARY at once instead of waiting out their timeout, and a late primary is still welcome.
    * @default 1000 under PM2, 10000 otherwise
    */
   helloTimeout?: number;
@@ -242,15 +243,15 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
       return;
     }
     this.#helloWait = new Promise<void>((_, reject) => {
-      setTimeout(
-        () =>
-          reject(
-            new NoPrimaryError(
-              `ready(): no clusterbus primary answered within ${wait} ms: the parent process has an IPC channel but no clusterbus bus; create one with createPrimaryBus() or startCluster() there (or raise helloTimeout)`,
-            ),
-          ),
-        wait,
-      ).unref();
+      setTimeout(() => {
+        const why = `no clusterbus primary answered within ${wait} ms: the parent process has an IPC channel but no clusterbus bus; create one with createPrimaryBus() or startCluster() there (or raise helloTimeout)`;
+        // Calls and events fail fast from now on instead of each waiting out its timeout; a
+        // primary that says hello later still gets this worker (and its held 'ready').
+        if (this.#peer.remoteHello === undefined && !this.#closed) {
+          this.#peer.refuseUntilHello(new NoPrimaryError(why));
+        }
+        reject(new NoPrimaryError(`ready(): ${why}`));
+      }, wait).unref();
     });
     this.#helloWait.catch(() => {});
   }

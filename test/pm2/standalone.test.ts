@@ -5,6 +5,8 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
+import { childProcessTransport, createPrimaryBus } from '../../src/index.js';
+import { contract } from '../fixtures/contract.js';
 import { fixturePath } from '../helpers/cluster.js';
 
 const running = new Set<ChildProcess>();
@@ -94,8 +96,33 @@ describe('a worker forked by a parent without a clusterbus bus', { timeout: 90_0
     const ready = await worker.next('ready');
     expect(ready).toMatchObject({ ok: false, code: 'NO_PRIMARY', isReady: false });
     expect(ready.message).toMatch(/no clusterbus primary answered within 500 ms/);
+    // A call made after that fails at once with the same code, not after its 20 s timeout.
+    const call = await worker.next('call');
+    expect(call).toMatchObject({ ok: false, code: 'NO_PRIMARY' });
+    expect(call.message).toMatch(/call "config" to the primary failed: no clusterbus primary answered/);
+    expect(call.ms).toBeLessThan(5_000);
     // The parent's own signal still drains it (no supervisor would).
     child.kill('SIGTERM');
     expect((await worker.exited).code).toBe(0);
+  });
+
+  it('a primary bus that attaches late is still welcome: it gets the held ready and calls work both ways', async () => {
+    const child = fork(fixturePath('standalone-worker.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      env: { ...process.env, HELLO_MS: '300' },
+    });
+    const worker = watch(child);
+    expect(await worker.next('call')).toMatchObject({ ok: false, code: 'NO_PRIMARY' });
+    const bus = createPrimaryBus(contract, { autoAttach: false });
+    try {
+      bus.attachTransport(1, childProcessTransport(child));
+      await bus.waitForReady(1, { timeout: 10_000 });
+      await expect(bus.call(1, 'stats')).resolves.toMatchObject({ pid: child.pid });
+    } finally {
+      await bus.close();
+      child.kill('SIGTERM');
+      expect((await worker.exited).code).toBe(0);
+    }
   });
 });
