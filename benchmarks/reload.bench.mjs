@@ -13,7 +13,12 @@
  * Baselines in the same run: a cold start of the cluster (startCluster → all ready), and PM2's reload.
  * `ratioToPm2` = median clusterbus reload ÷ median `pm2 reload`; `ratioToColdStart` likewise.
  *
- *   node benchmarks/reload.bench.mjs [--quick] [--out=<dir>] [--workers=N] [--no-pm2]
+ * Then the growth with N: clusterbus reloads of the same app on `--sizes` workers (default 2,4,8,
+ * clusterbus only, 3 reloads each): the wall time should follow the number of batches (canary +
+ * ceil((N - 1) / parallel), parallel = max(2, ceil(N / 4))), not N. On 2 cores, 8 Express workers under
+ * load oversubscribe the machine, so each boot is slower there: `msPerBatch` shows it.
+ *
+ *   node benchmarks/reload.bench.mjs [--quick] [--out=<dir>] [--workers=N] [--sizes=2,4,8] [--no-pm2]
  *
  * Imports the built package: run `npm run build` first. PM2 runs with its PM2_HOME in a temp
  * directory and is always `pm2 kill`ed at the end.
@@ -35,6 +40,9 @@ const withPm2 = !argv.includes('--no-pm2');
 const outArg = argv.find((arg) => arg.startsWith('--out='));
 const out = outArg ? resolve(outArg.slice('--out='.length)) : join(here, 'results');
 const workers = Number(argv.find((arg) => arg.startsWith('--workers='))?.slice(10) ?? 2);
+const sizes = (argv.find((arg) => arg.startsWith('--sizes='))?.slice(8) ?? (quick ? '2,4' : '2,4,8'))
+  .split(',')
+  .map(Number);
 const reloads = quick ? 2 : 5;
 const coldStarts = quick ? 1 : 3;
 const connections = 50;
@@ -95,11 +103,11 @@ async function coldStart(port) {
   return ms;
 }
 
-async function clusterbusReloads(port, label, reloadOptions) {
+async function clusterbusReloads(port, label, reloadOptions, { size = workers, times = reloads } = {}) {
   const cluster = await startCluster({
     contract,
     exec: clusterbusWorker,
-    size: workers,
+    size,
     env: { PORT: String(port) },
     signals: false,
     log: false,
@@ -108,7 +116,7 @@ async function clusterbusReloads(port, label, reloadOptions) {
   const runs = [];
   let totals;
   try {
-    for (let i = 0; i < reloads; i++) {
+    for (let i = 0; i < times; i++) {
       const result = await cluster.reload(reloadOptions);
       runs.push(result.durationMs);
       await sleep(pauseMs);
@@ -219,6 +227,23 @@ async function main() {
     }
   }
 
+  // Growth with N: the default strategy on each size.
+  const scaling = [];
+  for (const size of sizes) {
+    const parallel = Math.max(2, Math.ceil(size / 4));
+    const batches = 1 + Math.ceil((size - 1) / parallel);
+    const row = await clusterbusReloads(
+      port,
+      `clusterbus reload() on ${size} workers (${batches} batches)`,
+      undefined,
+      {
+        size,
+        times: quick ? 1 : 3,
+      },
+    );
+    scaling.push({ size, parallel, batches, ...row, msPerBatch: Math.round(row.medianMs / batches) });
+  }
+
   const ours = cases[0];
   const pm2Doc = cases.find((c) => c.variant.startsWith('pm2 reload (documented'));
   const summary = {
@@ -233,6 +258,10 @@ async function main() {
       (pm2Doc ? `, ${summary.ratioToPm2}× pm2 reload (${pm2Doc.medianMs} ms)` : '') +
       `, ${summary.speedupOverPrevious}× faster than the previous strategy`,
   );
+
+  for (const row of scaling) {
+    console.log(`  ${row.size} workers: ${row.batches} batches, ${row.medianMs} ms, ${row.msPerBatch} ms per batch`);
+  }
 
   mkdirSync(out, { recursive: true });
   const file = join(out, 'reload.json');
@@ -251,10 +280,13 @@ async function main() {
     target: { failedRequests: 0, ratioToPm2: '<= 1' },
     summary,
     cases,
+    scaling,
   };
   writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
   console.log(`wrote ${file}`);
-  const lost = cases.filter((c) => c.variant.startsWith('clusterbus') && c.failedRequests > 0);
+  const lost = [...cases, ...scaling].filter(
+    (c) => c.variant.startsWith('clusterbus') && c.failedRequests > 0,
+  );
   if (lost.length > 0) throw new Error(`clusterbus lost requests: ${JSON.stringify(lost)}`);
 }
 

@@ -147,7 +147,7 @@ export interface ReloadOptions extends SpawnOptions {
    * How many slots are replaced at the same time after the canary (each forks its replacement
    * before its old worker drains, so up to `size + parallel` workers run during a reload, and never
    * fewer than `size` serve).
-   * @default Math.ceil(size / 4): a quarter of the cluster, so a reload takes the canary plus about 4 batches whatever the size
+   * @default Math.ceil(size / 4), at least 2: a quarter of the cluster, so a reload takes the canary plus at most about 4 batches whatever the size
    */
   parallel?: number;
   /**
@@ -337,9 +337,13 @@ export function resolveClusterOptions<C extends Contract>(
   };
 }
 
-/** The default `parallel` of a reload: a quarter of the cluster (Kubernetes' default surge), at least 1. */
+/**
+ * The default `parallel` of a reload: a quarter of the cluster (Kubernetes' default surge), at
+ * least 2, so a small cluster is not replaced one worker at a time (4 workers: canary and 2
+ * batches instead of 4 steps; measured 3.9 s → see benchmarks/README.md#reload).
+ */
 export function defaultParallel(size: number): number {
-  return Math.max(1, Math.ceil(size / 4));
+  return Math.max(2, Math.ceil(size / 4));
 }
 
 /** @internal Checks the options of one `reload()` against the cluster's current settings. */

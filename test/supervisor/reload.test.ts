@@ -11,7 +11,7 @@ import { liveStatus, recordEvents, useClusters } from './cluster-helpers.js';
 const start = useClusters();
 
 describe('reload strategy', { timeout: 90_000 }, () => {
-  it('plans a canary, then batches of `parallel`; the default parallel is a quarter of the size', () => {
+  it('plans a canary, then batches of `parallel`; the default parallel is a quarter of the size, at least 2', () => {
     expect(planBatches([0, 1, 2, 3, 4, 5], { canary: true, parallel: 2 })).toEqual([
       [0],
       [1, 2],
@@ -20,7 +20,7 @@ describe('reload strategy', { timeout: 90_000 }, () => {
     ]);
     expect(planBatches([0, 1, 2], { canary: false, parallel: 2 })).toEqual([[0, 1], [2]]);
     expect(planBatches([0], { canary: true, parallel: 4 })).toEqual([[0]]);
-    expect([1, 2, 4, 8, 16, 32].map(defaultParallel)).toEqual([1, 1, 1, 2, 4, 8]);
+    expect([1, 2, 4, 8, 16, 32].map(defaultParallel)).toEqual([2, 2, 2, 2, 4, 8]);
   });
 
   it('canary first, then the rest in one parallel batch, never fewer than size serving', async () => {
