@@ -14,6 +14,7 @@
  */
 import { OverloadedError, PeerGoneError, ValidationError } from '../errors.js';
 import type { BatchMessage, Message, WireMessage } from '../protocol.js';
+import { microtask } from './microtask.js';
 import { estimateMessageSize } from './size.js';
 import {
   type ChannelOptions,
@@ -292,7 +293,7 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
       scheduled = true;
       // A microtask: after the synchronous code that posted (and the replies of a whole batch
       // served in one go), before any I/O. Never a timer: coalescing must add no latency.
-      queueMicrotask(flushQueue);
+      microtask(flushQueue);
     }
   };
 

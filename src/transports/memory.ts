@@ -4,6 +4,7 @@
  */
 import type { WireMessage } from '../protocol.js';
 import { createTransport } from './channel.js';
+import { microtask } from './microtask.js';
 import type { ChannelOptions, Transport } from './transport.js';
 
 /** Options for {@link createMemoryTransportPair}. */
@@ -45,7 +46,7 @@ export function createMemoryTransportPair(options: MemoryPairOptions = {}): Memo
         isOpen: () => self.open,
         write: (message, done) => {
           const copied = copy(message);
-          queueMicrotask(() => {
+          microtask(() => {
             if (other.open) other.deliver?.(copied);
             done(
               other.open

@@ -11,6 +11,7 @@
 import { ValidationError } from '../errors.js';
 import type { Message } from '../protocol.js';
 import { createTransport, type RawChannel } from './channel.js';
+import { microtask } from './microtask.js';
 import type { Transport, TransportOptions } from './transport.js';
 
 /** The part of a NATS message fleet mode reads. */
@@ -205,7 +206,7 @@ export function createHostChannel(options: HostChannelOptions): HostChannel {
         scheduled = true;
         // A microtask: the transport hands over a whole turn's messages synchronously, so they all
         // share one frame, and nothing waits for a later turn of the event loop.
-        queueMicrotask(flush);
+        microtask(flush);
       }
     },
     listen(message, close) {
