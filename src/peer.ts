@@ -1,6 +1,6 @@
 /**
  * One end of one link. Owns the calls this end has pending (id → settle, deadline, abort), the
- * single outbound path (with the hello handshake that holds traffic until the other end's bus is
+ * hello handshake (the outbound path, `outbound.ts`, holds traffic until the other end's bus is
  * listening), and the dispatch of what arrives; serving the other end's calls is `serve.ts`.
  */
 import { randomBytes } from 'node:crypto';
@@ -19,16 +19,14 @@ import {
   type BusError,
   busErrorFromWire,
   ClosedError,
-  errorFromWire,
-  errorToWire,
   isBusError,
-  OverloadedError,
   PeerGoneError,
   RemoteError,
   TimeoutError,
   ValidationError,
   type WireError,
 } from './errors.js';
+import { Outbound, sendFailure } from './outbound.js';
 import {
   type ControlCommand,
   type ControlMessage,
@@ -95,17 +93,8 @@ export interface PeerOptions {
 }
 
 const NO_ROUTE: CallRoute = Object.freeze({});
-/** Messages held for an end that has not said hello yet, before sends fail with OVERLOADED. */
-const MAX_HELD = 10_000;
 const ignoreError = () => {};
 const NO_OPTIONS: CallOptions = Object.freeze({});
-
-interface HeldMessage {
-  message: Message;
-  done(error?: Error): void;
-  /** False once the call it carries settled (timeout, abort, close) before it was sent. */
-  live: boolean;
-}
 
 interface PendingCall extends Expiring {
   id: string;
@@ -136,16 +125,8 @@ export class Peer {
   /** Calls this end gave up on (timeout, abort) whose handler has not answered yet. */
   readonly #abandoned = new Set<string>();
   readonly #incoming: IncomingCalls;
-  /** Messages written before the other end said hello; flushed in order once it does. */
-  #held: HeldMessage[] | undefined = [];
-  /** Held requests by id, so a call that settles while held leaves the queue at once. */
-  #heldCalls: Map<string, HeldMessage> | undefined = new Map();
-  /** Held requests and events still to send (what {@link MAX_HELD} bounds). */
-  #heldWork = 0;
-  /** Held entries that were dropped (their call settled) and are still in the array. */
-  #heldDropped = 0;
-  /** Set while new work is refused at once because the other end is late to say hello. */
-  #refusal: BusError | undefined;
+  /** The one outbound path, holding what is written until the other end said hello. */
+  readonly #out: Outbound;
   #remoteHello: Record<string, unknown> | undefined;
   #closedWith: BusError | undefined;
   readonly #unsubscribe: Array<() => void>;
@@ -153,6 +134,8 @@ export class Peer {
   constructor(options: PeerOptions) {
     this.#options = options;
     this.#transport = options.transport;
+    const out = new Outbound(this.#transport, options.remoteName);
+    this.#out = out;
     this.#incoming = new IncomingCalls({
       localName: () => this.#localName,
       remoteName: options.remoteName,
@@ -160,7 +143,7 @@ export class Peer {
       trustRelayedCaller: options.trustRelayedCaller ?? false,
       resolve: options.hooks.resolve,
       relay: options.hooks.relay,
-      send: (reply, done) => this.#post(reply, done),
+      send: (reply, done) => out.post(reply, done),
       isClosed: () => this.#closedWith !== undefined,
     });
     this.#unsubscribe = [
@@ -302,10 +285,10 @@ export class Peer {
         };
         signal.addEventListener('abort', entry.onAbort, { once: true });
       }
-      this.#post(request, (error) => {
+      this.#out.post(request, (error) => {
         if (!error || this.#pending.get(id) !== entry) return;
         this.#forget(id, entry);
-        reject(this.#sendFailure(error, `call "${method}" to ${targetName}`));
+        reject(sendFailure(error, `call "${method}" to ${targetName}`));
       });
     });
   }
@@ -360,8 +343,8 @@ export class Peer {
   /** Sends an event (already validated by the bus). */
   sendEvent(message: EventMessage): Promise<void> {
     if (this.#closedWith) return Promise.reject(this.#closedWith);
-    return this.#write(message).catch((error: unknown) => {
-      throw this.#sendFailure(error, `event "${message.n}" to ${this.#options.remoteName}`);
+    return this.#out.write(message).catch((error: unknown) => {
+      throw sendFailure(error, `event "${message.n}" to ${this.#options.remoteName}`);
     });
   }
 
@@ -370,7 +353,7 @@ export class Peer {
     if (this.#closedWith) return Promise.reject(this.#closedWith);
     const message: ControlMessage = { $cb: 1, k: 'ctl', c: command };
     if (data !== undefined) message.d = data;
-    return this.#write(message);
+    return this.#out.write(message);
   }
 
   /**
@@ -379,20 +362,8 @@ export class Peer {
    * still welcome). What is owed (replies, cancels, control) stays held.
    */
   refuseUntilHello(error: BusError): void {
-    const held = this.#held;
-    if (held === undefined || this.#closedWith) return;
-    this.#refusal = error;
-    const failed: HeldMessage[] = [];
-    for (const item of held) {
-      if (!item.live || !isNewWork(item.message)) continue;
-      item.live = false;
-      if (item.message.k === 'req') this.#heldCalls?.delete(item.message.id);
-      failed.push(item);
-    }
-    this.#held = held.filter((item) => item.live);
-    this.#heldWork = 0;
-    this.#heldDropped = 0;
-    for (const item of failed) item.done(error);
+    if (this.#closedWith) return;
+    this.#out.refuseUntilHello(error);
   }
 
   /** Resolves once everything accepted for sending has been written (before a process exits). */
@@ -414,76 +385,9 @@ export class Peer {
     }
     this.#incoming.abortAll(error);
     this.#abandoned.clear();
-    const held = this.#held ?? [];
-    this.#held = undefined;
-    this.#heldCalls = undefined;
-    this.#heldWork = 0;
-    for (const item of held) if (item.live) item.done(error);
+    this.#out.close(error);
     for (const stop of this.#unsubscribe) stop();
     this.#options.hooks.closed(error);
-  }
-
-  // ---- outbound -----------------------------------------------------------------------------
-
-  /** The one outbound path: straight to the transport, or held until the other end said hello. */
-  #post(message: Message, done: (error?: Error) => void): void {
-    const held = this.#held;
-    if (held === undefined || (message.k === 'ctl' && message.c === 'hello')) {
-      this.#transport.post(message, done);
-      return;
-    }
-    // Only new work is refused: a reply, cancel or control message is owed (trap 11).
-    const newWork = isNewWork(message);
-    if (newWork && this.#refusal) {
-      done(this.#refusal);
-      return;
-    }
-    if (newWork && this.#heldWork >= MAX_HELD) {
-      done(
-        new OverloadedError(
-          `${this.#options.remoteName} has not said hello yet and ${MAX_HELD} messages are waiting for it`,
-        ),
-      );
-      return;
-    }
-    const item: HeldMessage = { message, done, live: true };
-    held.push(item);
-    if (newWork) this.#heldWork++;
-    if (message.k === 'req') this.#heldCalls?.set(message.id, item);
-  }
-
-  /**
-   * Takes a call that settled before it was sent out of the held queue. Returns false when it
-   * was not held (it went out: the other end may be running it).
-   */
-  #dropHeld(id: string): boolean {
-    const item = this.#heldCalls?.get(id);
-    if (!item) return false;
-    this.#heldCalls!.delete(id);
-    item.live = false;
-    this.#heldWork--;
-    // Compact now and then, so a stream of calls timing out before the hello cannot grow it.
-    if (++this.#heldDropped > 1024 && this.#heldDropped * 2 > this.#held!.length) {
-      this.#held = this.#held!.filter((held) => held.live);
-      this.#heldDropped = 0;
-    }
-    return true;
-  }
-
-  #write(message: Message): Promise<void> {
-    return new Promise((resolve, reject) =>
-      this.#post(message, (error) => (error ? reject(error) : resolve())),
-    );
-  }
-
-  #releaseHeld(): void {
-    const held = this.#held;
-    if (held === undefined) return;
-    this.#refusal = undefined;
-    this.#held = undefined;
-    this.#heldCalls = undefined;
-    this.#heldWork = 0;
-    for (const item of held) if (item.live) this.#transport.post(item.message, item.done);
   }
 
   #sendHello(ack: boolean): void {
@@ -504,25 +408,13 @@ export class Peer {
     if (!entry) return;
     this.#forget(id, entry);
     // Never sent: nothing runs over there, nothing to cancel.
-    if (this.#dropHeld(id)) return;
+    if (this.#out.dropHeld(id)) return;
     // The handler may well still be running over there (it may ignore ctx.signal): count it until
     // its late reply arrives, so schedulers do not pile more work onto a busy worker.
     this.#abandoned.add(id);
     // Cancels are owed: the bound never refuses them, so the only failure is a channel that is
     // gone, and then the handler over there is gone with it.
-    this.#post({ $cb: 1, k: 'cancel', id, r: reason }, ignoreError);
-  }
-
-  #sendFailure(error: unknown, what: string): BusError {
-    if (isBusError(error)) {
-      // Keep the code, but say which call failed.
-      const wrapped = errorFromWire({ ...errorToWire(error), message: `${what} failed: ${error.message}` });
-      (wrapped as Error).cause = error;
-      return wrapped as BusError;
-    }
-    return new PeerGoneError(`${what} failed: ${(error as Error)?.message ?? String(error)}`, {
-      cause: error,
-    });
+    this.#out.post({ $cb: 1, k: 'cancel', id, r: reason }, ignoreError);
   }
 
   #rejectionFor(method: string, targetName: string): BusError {
@@ -591,7 +483,7 @@ export class Peer {
           this.#remoteHello = data;
           if (first) this.#remoteFeatures(data);
           if (first && data.ack !== true) this.#sendHello(true);
-          this.#releaseHeld();
+          this.#out.release();
           if (first) this.#options.hooks.control(parsed);
           return;
         }
@@ -613,7 +505,7 @@ export class Peer {
     switch (parsed.kind) {
       case 'req':
         if (this.#closedWith) return;
-        this.#post(
+        this.#out.post(
           { ...busErrorReply(new ValidationError(`${this.#localName} refused ${what}`)), id },
           ignoreError,
         );
@@ -698,11 +590,6 @@ export class Peer {
     if (busLevel) return busErrorFromWire(wire, what);
     return new RemoteError(`${what} failed: ${wire.name}: ${wire.message}`, wire);
   }
-}
-
-/** Requests and events: what a bound or a refusal may turn away (never what is owed). */
-function isNewWork(message: Message): boolean {
-  return message.k === 'req' || message.k === 'evt';
 }
 
 /** Creates one end of a link over `transport`. */
