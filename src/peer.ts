@@ -1,7 +1,8 @@
 /**
- * One end of one link. Owns the calls this end has pending (id → settle, deadline, abort), the
- * hello handshake (the outbound path, `outbound.ts`, holds traffic until the other end's bus is
- * listening), and the dispatch of what arrives; serving the other end's calls is `serve.ts`.
+ * One end of one link. Owns the hello handshake (the outbound path, `outbound.ts`, holds traffic
+ * until the other end's bus is listening), the link's life (open until its transport or the bus
+ * closes it), and the dispatch of what arrives. The calls this end has pending are
+ * `pending-calls.ts`; serving the other end's calls is `serve.ts`.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -9,24 +10,11 @@ import {
   type Caller,
   type CallOptions,
   type CallRoute,
-  isFiniteTimeout,
   type ServedProcedure,
 } from './call.js';
-import type { ProcedureDef } from './contract.js';
-import { DeadlineQueue, type Expiring } from './deadlines.js';
-import {
-  AbortedError,
-  type BusError,
-  busErrorFromWire,
-  ClosedError,
-  isBusError,
-  PeerGoneError,
-  RemoteError,
-  TimeoutError,
-  ValidationError,
-  type WireError,
-} from './errors.js';
+import { type BusError, ClosedError, PeerGoneError, ValidationError } from './errors.js';
 import { Outbound, sendFailure } from './outbound.js';
+import { PendingCalls, RawReplyError } from './pending-calls.js';
 import {
   type ControlCommand,
   type ControlMessage,
@@ -96,34 +84,13 @@ const NO_ROUTE: CallRoute = Object.freeze({});
 const ignoreError = () => {};
 const NO_OPTIONS: CallOptions = Object.freeze({});
 
-interface PendingCall extends Expiring {
-  id: string;
-  method: string;
-  /** The call's timeout in ms, for the TIMEOUT message. */
-  timeout: number;
-  targetName: string;
-  def: ProcedureDef | undefined;
-  raw: boolean;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
-
 /** One end of one link. Create with {@link createPeer}. */
 export class Peer {
   readonly #options: PeerOptions;
   readonly #transport: Transport;
   // 64 random bits per peer instance (in the hello too, so a restart behind the same channel shows).
   readonly #instance = randomBytes(8).toString('base64url');
-  // Ids carry the instance: a forged or stray reply cannot guess a pending call's id.
-  readonly #idPrefix = `${this.#instance}:`;
-  #counter = 0;
-  readonly #pending = new Map<string, PendingCall>();
-  /** The timeouts of the pending calls, on one timer. */
-  readonly #deadlines = new DeadlineQueue<PendingCall>((entry) => this.#timedOut(entry));
-  /** Calls this end gave up on (timeout, abort) whose handler has not answered yet. */
-  readonly #abandoned = new Set<string>();
+  readonly #calls: PendingCalls;
   readonly #incoming: IncomingCalls;
   /** The one outbound path, holding what is written until the other end said hello. */
   readonly #out: Outbound;
@@ -136,6 +103,14 @@ export class Peer {
     this.#transport = options.transport;
     const out = new Outbound(this.#transport, options.remoteName);
     this.#out = out;
+    this.#calls = new PendingCalls({
+      outbound: out,
+      // Ids carry the instance: a forged or stray reply cannot guess a pending call's id.
+      idPrefix: `${this.#instance}:`,
+      localName: () => this.#localName,
+      connected: () => this.connected,
+      abandonedSettled: () => options.hooks.abandonedSettled?.(),
+    });
     this.#incoming = new IncomingCalls({
       localName: () => this.#localName,
       remoteName: options.remoteName,
@@ -162,7 +137,7 @@ export class Peer {
 
   /** Calls this end has sent and not yet seen settle. */
   get inFlight(): number {
-    return this.#pending.size;
+    return this.#calls.size;
   }
 
   /**
@@ -170,7 +145,7 @@ export class Peer {
    * handlers are probably still running there.
    */
   get abandoned(): number {
-    return this.#abandoned.size;
+    return this.#calls.abandoned;
   }
 
   /** Calls from the other end whose handlers are still running. */
@@ -222,96 +197,11 @@ export class Peer {
       return Promise.reject(error);
     }
     if (checkedInput instanceof Promise) {
-      return checkedInput.then((value) => this.#dispatch(method, value, signal, timeout, route, targetName));
-    }
-    return this.#dispatch(method, checkedInput, signal, timeout, route, targetName);
-  }
-
-  #dispatch(
-    method: string,
-    input: unknown,
-    signal: AbortSignal | undefined,
-    timeout: number,
-    route: CallRoute,
-    targetName: string,
-  ): Promise<unknown> {
-    // Checked here, after validation: an async schema may have let the link close or the signal fire.
-    if (this.#closedWith) return Promise.reject(this.#rejectionFor(method, targetName));
-    if (signal?.aborted) {
-      return Promise.reject(
-        new AbortedError(`call "${method}" to ${targetName} was aborted before it was sent`, {
-          cause: signal.reason,
-        }),
+      return checkedInput.then((value) =>
+        this.#calls.dispatch(method, value, signal, timeout, route, targetName),
       );
     }
-    const id = this.#idPrefix + (this.#counter++).toString(36);
-    const request: RequestMessage = { $cb: 1, k: 'req', id, m: method };
-    if (input !== undefined) request.i = input;
-    if (route.to !== undefined) {
-      request.to = route.to;
-      if (route.self) request.self = true;
-      // Only a relaying primary needs the caller's deadline (to bound a gather).
-      const deadline = route.relayDeadline ?? timeout;
-      if (isFiniteTimeout(deadline)) request.t = deadline;
-    }
-    if (route.host !== undefined) request.h = route.host;
-    if (route.relayFrom !== undefined) request.f = route.relayFrom;
-
-    return new Promise((resolve, reject) => {
-      const finite = isFiniteTimeout(timeout);
-      const entry: PendingCall = {
-        id,
-        method,
-        timeout,
-        targetName,
-        def: route.def,
-        raw: route.forward === true,
-        resolve,
-        reject,
-        expiresAt: finite ? performance.now() + timeout : Number.POSITIVE_INFINITY,
-        // No deadline to keep track of.
-        done: !finite,
-        signal,
-        onAbort: undefined,
-      };
-      this.#pending.set(id, entry);
-      if (finite) this.#deadlines.add(entry, timeout);
-      if (signal) {
-        entry.onAbort = () => {
-          // A relay aborts because its own caller timed out: pass the real reason on to the handler.
-          const reason = signal.reason;
-          this.#cancel(id, isBusError(reason) && reason.code === 'TIMEOUT' ? 'timeout' : 'aborted');
-          reject(new AbortedError(`call "${method}" to ${targetName} was aborted`, { cause: reason }));
-        };
-        signal.addEventListener('abort', entry.onAbort, { once: true });
-      }
-      this.#out.post(request, (error) => {
-        if (!error || this.#pending.get(id) !== entry) return;
-        this.#forget(id, entry);
-        reject(sendFailure(error, `call "${method}" to ${targetName}`));
-      });
-    });
-  }
-
-  /** A pending call's deadline passed. */
-  #timedOut(entry: PendingCall): void {
-    if (this.#pending.get(entry.id) !== entry) return;
-    this.#cancel(entry.id, 'timeout');
-    const hint = this.connected
-      ? ''
-      : ` (${entry.targetName} never answered the handshake: did it create its bus?)`;
-    entry.reject(
-      new TimeoutError(
-        `call "${entry.method}" to ${entry.targetName} timed out after ${entry.timeout} ms${hint}`,
-      ),
-    );
-  }
-
-  /** Removes a pending call and its deadline and abort listener. */
-  #forget(id: string, entry: PendingCall): void {
-    this.#pending.delete(id);
-    this.#deadlines.settle(entry);
-    if (entry.onAbort) entry.signal?.removeEventListener('abort', entry.onAbort);
+    return this.#calls.dispatch(method, checkedInput, signal, timeout, route, targetName);
   }
 
   /**
@@ -378,13 +268,8 @@ export class Peer {
   close(error: BusError = new ClosedError(`the link to ${this.#options.remoteName} was closed`)): void {
     if (this.#closedWith) return;
     this.#closedWith = error;
-    this.#deadlines.clear();
-    for (const [id, entry] of this.#pending) {
-      this.#forget(id, entry);
-      entry.reject(this.#rejectionFor(entry.method, entry.targetName));
-    }
+    this.#calls.close(error);
     this.#incoming.abortAll(error);
-    this.#abandoned.clear();
     this.#out.close(error);
     for (const stop of this.#unsubscribe) stop();
     this.#options.hooks.closed(error);
@@ -401,26 +286,6 @@ export class Peer {
       .send({ $cb: 1, k: 'ctl', c: 'hello', d: data })
       // A hello to a channel that is already gone is answered by the close handler.
       .catch(() => {});
-  }
-
-  #cancel(id: string, reason: 'aborted' | 'timeout'): void {
-    const entry = this.#pending.get(id);
-    if (!entry) return;
-    this.#forget(id, entry);
-    // Never sent: nothing runs over there, nothing to cancel.
-    if (this.#out.dropHeld(id)) return;
-    // The handler may well still be running over there (it may ignore ctx.signal): count it until
-    // its late reply arrives, so schedulers do not pile more work onto a busy worker.
-    this.#abandoned.add(id);
-    // Cancels are owed: the bound never refuses them, so the only failure is a channel that is
-    // gone, and then the handler over there is gone with it.
-    this.#out.post({ $cb: 1, k: 'cancel', id, r: reason }, ignoreError);
-  }
-
-  #rejectionFor(method: string, targetName: string): BusError {
-    const reason = this.#closedWith!;
-    const ErrorClass = reason.code === 'CLOSED' ? ClosedError : PeerGoneError;
-    return new ErrorClass(`call "${method}" to ${targetName} failed: ${reason.message}`, { cause: reason });
   }
 
   // ---- inbound ------------------------------------------------------------------------------
@@ -465,7 +330,7 @@ export class Peer {
     switch (parsed.k) {
       case 'res':
       case 'err':
-        this.#settle(parsed);
+        this.#calls.settle(parsed);
         return;
       case 'req':
         this.#incoming.serve(parsed);
@@ -511,19 +376,9 @@ export class Peer {
         );
         return;
       case 'res':
-      case 'err': {
-        const entry = this.#pending.get(id);
-        if (!entry) {
-          if (this.#abandoned.delete(id)) this.#options.hooks.abandonedSettled?.();
-          return;
-        }
-        this.#forget(id, entry);
-        const error = new ValidationError(
-          `call "${entry.method}" to ${entry.targetName} failed: its reply was malformed (${parsed.violation})`,
-        );
-        entry.reject(entry.raw ? new RawReplyError({ ...busErrorReply(error), id }) : error);
+      case 'err':
+        this.#calls.settleMalformed(id, parsed.violation);
         return;
-      }
       case 'cancel':
         this.#incoming.cancel(id, 'aborted');
         return;
@@ -546,50 +401,6 @@ export class Peer {
     const features = helloFeatures(data);
     this.#transport.useBatches?.(features.has(FEATURE_BATCH));
   }
-
-  #settle(reply: ReplyMessage): void {
-    const entry = this.#pending.get(reply.id);
-    if (!entry) {
-      // A late reply to a call that timed out or was aborted: its handler is done now.
-      if (this.#abandoned.delete(reply.id)) this.#options.hooks.abandonedSettled?.();
-      return; // replies to ids we never sent are dropped quietly
-    }
-    this.#forget(reply.id, entry);
-    if (entry.raw) {
-      if (reply.k === 'res') entry.resolve(reply.o);
-      else entry.reject(new RawReplyError(reply));
-      return;
-    }
-    if (reply.k === 'err') {
-      entry.reject(this.#errorFromReply(entry, reply.e, reply.b === true));
-      return;
-    }
-    try {
-      if (!entry.def) {
-        entry.resolve(reply.o);
-        return;
-      }
-      const output = validate(entry.def.output, reply.o, () => ({
-        what: 'output',
-        subject: `call "${entry.method}"`,
-        side: `on ${this.#localName} on receipt from ${entry.targetName}`,
-      }));
-      if (output instanceof Promise) output.then(entry.resolve, entry.reject);
-      else entry.resolve(output);
-    } catch (error) {
-      entry.reject(error);
-    }
-  }
-
-  /**
-   * The caller's error for an error reply (already made safe by the decoder). A bus-level reply
-   * keeps its code; one without a known code is a REMOTE failure, so the caller always gets a BusError.
-   */
-  #errorFromReply(entry: PendingCall, wire: WireError, busLevel: boolean): Error {
-    const what = `call "${entry.method}" to ${entry.targetName}`;
-    if (busLevel) return busErrorFromWire(wire, what);
-    return new RemoteError(`${what} failed: ${wire.name}: ${wire.message}`, wire);
-  }
 }
 
 /** Creates one end of a link over `transport`. */
@@ -603,12 +414,5 @@ function preview(value: unknown): string {
     return (JSON.stringify(value) ?? describeValue(value)).slice(0, 200);
   } catch {
     return describeValue(value);
-  }
-}
-
-/** Thrown inside a raw (relayed) call to carry the other end's reply untouched. */
-class RawReplyError extends Error {
-  constructor(readonly reply: ReplyMessage) {
-    super('raw reply');
   }
 }

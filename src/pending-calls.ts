@@ -1,0 +1,276 @@
+/**
+ * The calls this end of a link has made and not yet seen settle: id → the caller's promise, its
+ * deadline (one timer for all of them, `deadlines.ts`) and its abort listener; the cancel owed to
+ * the other end when a caller gives up; the calls given up on whose handler has not answered yet
+ * (`abandoned`); and how a reply, a malformed reply or the link closing settles each one. The
+ * mirror of `serve.ts`, which owns the calls this end serves for the other.
+ *
+ * Its own module because a pending call has a life of its own (sent or still held, timed out,
+ * aborted, answered late) that nothing else on the link needs to see; `dispatch` and `settle` are
+ * the per-call hot path, and read best on their own.
+ */
+import { type CallRoute, isFiniteTimeout } from './call.js';
+import type { ProcedureDef } from './contract.js';
+import { DeadlineQueue, type Expiring } from './deadlines.js';
+import {
+  AbortedError,
+  type BusError,
+  busErrorFromWire,
+  ClosedError,
+  isBusError,
+  PeerGoneError,
+  RemoteError,
+  TimeoutError,
+  ValidationError,
+  type WireError,
+} from './errors.js';
+import { type Outbound, sendFailure } from './outbound.js';
+import type { ReplyMessage, RequestMessage } from './protocol.js';
+import { busErrorReply } from './serve.js';
+import { validate } from './validate.js';
+
+/** What the pending calls need from the peer that owns them. */
+export interface CallsHost {
+  /** Where requests and cancels leave from. */
+  readonly outbound: Outbound;
+  /** Starts every call id: the peer's instance, so a forged or stray reply cannot guess one. */
+  readonly idPrefix: string;
+  /** How this end names itself in messages. */
+  localName(): string;
+  /** True once the other end said hello (a timeout then says whether it never did). */
+  connected(): boolean;
+  /** The late reply to an abandoned call arrived: the other end is less busy now. */
+  abandonedSettled(): void;
+}
+
+interface PendingCall extends Expiring {
+  id: string;
+  method: string;
+  /** The call's timeout in ms, for the TIMEOUT message. */
+  timeout: number;
+  targetName: string;
+  def: ProcedureDef | undefined;
+  raw: boolean;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+const ignoreError = () => {};
+
+/** The calls one end of one link is waiting on. */
+export class PendingCalls {
+  readonly #host: CallsHost;
+  readonly #out: Outbound;
+  readonly #idPrefix: string;
+  #counter = 0;
+  readonly #pending = new Map<string, PendingCall>();
+  /** The timeouts of the pending calls, on one timer. */
+  readonly #deadlines = new DeadlineQueue<PendingCall>((entry) => this.#timedOut(entry));
+  /** Calls this end gave up on (timeout, abort) whose handler has not answered yet. */
+  readonly #abandoned = new Set<string>();
+  /** Set once the link closed: calls made after it fail with it. */
+  #closedWith: BusError | undefined;
+
+  constructor(host: CallsHost) {
+    this.#host = host;
+    this.#out = host.outbound;
+    this.#idPrefix = host.idPrefix;
+  }
+
+  /** Calls sent and not yet settled. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /** Calls given up on (timeout or abort) that the other end has not answered yet. */
+  get abandoned(): number {
+    return this.#abandoned.size;
+  }
+
+  /** Sends a call whose input is already validated, and settles it when its reply arrives. */
+  dispatch(
+    method: string,
+    input: unknown,
+    signal: AbortSignal | undefined,
+    timeout: number,
+    route: CallRoute,
+    targetName: string,
+  ): Promise<unknown> {
+    // Checked here, after validation: an async schema may have let the link close or the signal fire.
+    if (this.#closedWith) return Promise.reject(this.#rejectionFor(method, targetName));
+    if (signal?.aborted) {
+      return Promise.reject(
+        new AbortedError(`call "${method}" to ${targetName} was aborted before it was sent`, {
+          cause: signal.reason,
+        }),
+      );
+    }
+    const id = this.#idPrefix + (this.#counter++).toString(36);
+    const request: RequestMessage = { $cb: 1, k: 'req', id, m: method };
+    if (input !== undefined) request.i = input;
+    if (route.to !== undefined) {
+      request.to = route.to;
+      if (route.self) request.self = true;
+      // Only a relaying primary needs the caller's deadline (to bound a gather).
+      const deadline = route.relayDeadline ?? timeout;
+      if (isFiniteTimeout(deadline)) request.t = deadline;
+    }
+    if (route.host !== undefined) request.h = route.host;
+    if (route.relayFrom !== undefined) request.f = route.relayFrom;
+
+    return new Promise((resolve, reject) => {
+      const finite = isFiniteTimeout(timeout);
+      const entry: PendingCall = {
+        id,
+        method,
+        timeout,
+        targetName,
+        def: route.def,
+        raw: route.forward === true,
+        resolve,
+        reject,
+        expiresAt: finite ? performance.now() + timeout : Number.POSITIVE_INFINITY,
+        // No deadline to keep track of.
+        done: !finite,
+        signal,
+        onAbort: undefined,
+      };
+      this.#pending.set(id, entry);
+      if (finite) this.#deadlines.add(entry, timeout);
+      if (signal) {
+        entry.onAbort = () => {
+          // A relay aborts because its own caller timed out: pass the real reason on to the handler.
+          const reason = signal.reason;
+          this.#cancel(id, isBusError(reason) && reason.code === 'TIMEOUT' ? 'timeout' : 'aborted');
+          reject(new AbortedError(`call "${method}" to ${targetName} was aborted`, { cause: reason }));
+        };
+        signal.addEventListener('abort', entry.onAbort, { once: true });
+      }
+      this.#out.post(request, (error) => {
+        if (!error || this.#pending.get(id) !== entry) return;
+        this.#forget(id, entry);
+        reject(sendFailure(error, `call "${method}" to ${targetName}`));
+      });
+    });
+  }
+
+  /** A reply arrived: settles its call, checking the output against the contract. */
+  settle(reply: ReplyMessage): void {
+    const entry = this.#pending.get(reply.id);
+    if (!entry) {
+      // A late reply to a call that timed out or was aborted: its handler is done now.
+      if (this.#abandoned.delete(reply.id)) this.#host.abandonedSettled();
+      return; // replies to ids we never sent are dropped quietly
+    }
+    this.#forget(reply.id, entry);
+    if (entry.raw) {
+      if (reply.k === 'res') entry.resolve(reply.o);
+      else entry.reject(new RawReplyError(reply));
+      return;
+    }
+    if (reply.k === 'err') {
+      entry.reject(this.#errorFromReply(entry, reply.e, reply.b === true));
+      return;
+    }
+    try {
+      if (!entry.def) {
+        entry.resolve(reply.o);
+        return;
+      }
+      const output = validate(entry.def.output, reply.o, () => ({
+        what: 'output',
+        subject: `call "${entry.method}"`,
+        side: `on ${this.#host.localName()} on receipt from ${entry.targetName}`,
+      }));
+      if (output instanceof Promise) output.then(entry.resolve, entry.reject);
+      else entry.resolve(output);
+    } catch (error) {
+      entry.reject(error);
+    }
+  }
+
+  /** The reply to call `id` failed the decoder (`violation` says how): the call fails with VALIDATION. */
+  settleMalformed(id: string, violation: string): void {
+    const entry = this.#pending.get(id);
+    if (!entry) {
+      if (this.#abandoned.delete(id)) this.#host.abandonedSettled();
+      return;
+    }
+    this.#forget(id, entry);
+    const error = new ValidationError(
+      `call "${entry.method}" to ${entry.targetName} failed: its reply was malformed (${violation})`,
+    );
+    entry.reject(entry.raw ? new RawReplyError({ ...busErrorReply(error), id }) : error);
+  }
+
+  /** The link closed: every pending call rejects (CLOSED or PEER_GONE, after `error`), and so do new ones. */
+  close(error: BusError): void {
+    this.#closedWith = error;
+    this.#deadlines.clear();
+    for (const [id, entry] of this.#pending) {
+      this.#forget(id, entry);
+      entry.reject(this.#rejectionFor(entry.method, entry.targetName));
+    }
+    this.#abandoned.clear();
+  }
+
+  /** A pending call's deadline passed. */
+  #timedOut(entry: PendingCall): void {
+    if (this.#pending.get(entry.id) !== entry) return;
+    this.#cancel(entry.id, 'timeout');
+    const hint = this.#host.connected()
+      ? ''
+      : ` (${entry.targetName} never answered the handshake: did it create its bus?)`;
+    entry.reject(
+      new TimeoutError(
+        `call "${entry.method}" to ${entry.targetName} timed out after ${entry.timeout} ms${hint}`,
+      ),
+    );
+  }
+
+  /** Removes a pending call and its deadline and abort listener. */
+  #forget(id: string, entry: PendingCall): void {
+    this.#pending.delete(id);
+    this.#deadlines.settle(entry);
+    if (entry.onAbort) entry.signal?.removeEventListener('abort', entry.onAbort);
+  }
+
+  #cancel(id: string, reason: 'aborted' | 'timeout'): void {
+    const entry = this.#pending.get(id);
+    if (!entry) return;
+    this.#forget(id, entry);
+    // Never sent: nothing runs over there, nothing to cancel.
+    if (this.#out.dropHeld(id)) return;
+    // The handler may well still be running over there (it may ignore ctx.signal): count it until
+    // its late reply arrives, so schedulers do not pile more work onto a busy worker.
+    this.#abandoned.add(id);
+    // Cancels are owed: the bound never refuses them, so the only failure is a channel that is
+    // gone, and then the handler over there is gone with it.
+    this.#out.post({ $cb: 1, k: 'cancel', id, r: reason }, ignoreError);
+  }
+
+  #rejectionFor(method: string, targetName: string): BusError {
+    const reason = this.#closedWith!;
+    const ErrorClass = reason.code === 'CLOSED' ? ClosedError : PeerGoneError;
+    return new ErrorClass(`call "${method}" to ${targetName} failed: ${reason.message}`, { cause: reason });
+  }
+
+  /**
+   * The caller's error for an error reply (already made safe by the decoder). A bus-level reply
+   * keeps its code; one without a known code is a REMOTE failure, so the caller always gets a BusError.
+   */
+  #errorFromReply(entry: PendingCall, wire: WireError, busLevel: boolean): Error {
+    const what = `call "${entry.method}" to ${entry.targetName}`;
+    if (busLevel) return busErrorFromWire(wire, what);
+    return new RemoteError(`${what} failed: ${wire.name}: ${wire.message}`, wire);
+  }
+}
+
+/** Thrown inside a raw (relayed) call to carry the other end's reply untouched. */
+export class RawReplyError extends Error {
+  constructor(readonly reply: ReplyMessage) {
+    super('raw reply');
+  }
+}
