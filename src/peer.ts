@@ -1,8 +1,9 @@
 /**
- * One end of one link. Owns the hello handshake (the outbound path, `outbound.ts`, holds traffic
- * until the other end's bus is listening), the link's life (open until its transport or the bus
- * closes it), and the dispatch of what arrives. The calls this end has pending are
- * `pending-calls.ts`; serving the other end's calls is `serve.ts`.
+ * One end of one link: what a bus holds per link. Owns the link's life (open until its transport
+ * or the bus closes it) and the hello handshake, and puts together the parts that do the work,
+ * each in its own module: the outbound path that holds traffic until the other end's bus says
+ * hello (`outbound.ts`), the calls this end has pending (`pending-calls.ts`), the calls it serves
+ * for the other end (`serve.ts`), and the dispatch of what arrives (`inbound.ts`).
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -12,27 +13,21 @@ import {
   type CallRoute,
   type ServedProcedure,
 } from './call.js';
-import { type BusError, ClosedError, PeerGoneError, ValidationError } from './errors.js';
+import { type BusError, ClosedError, PeerGoneError } from './errors.js';
+import { Inbound } from './inbound.js';
 import { Outbound, sendFailure } from './outbound.js';
 import { PendingCalls, RawReplyError } from './pending-calls.js';
 import {
   type ControlCommand,
   type ControlMessage,
-  describeValue,
   type EventMessage,
   FEATURE_BATCH,
   FEATURES,
   type HelloData,
   helloFeatures,
-  isBatch,
-  isViolation,
-  type Message,
-  type ProtocolViolation,
-  parseMessage,
   type RelayTarget,
   type ReplyMessage,
   type RequestMessage,
-  unpackBatch,
 } from './protocol.js';
 import { busErrorReply, IncomingCalls } from './serve.js';
 import type { Transport } from './transports/transport.js';
@@ -81,7 +76,6 @@ export interface PeerOptions {
 }
 
 const NO_ROUTE: CallRoute = Object.freeze({});
-const ignoreError = () => {};
 const NO_OPTIONS: CallOptions = Object.freeze({});
 
 /** One end of one link. Create with {@link createPeer}. */
@@ -90,10 +84,10 @@ export class Peer {
   readonly #transport: Transport;
   // 64 random bits per peer instance (in the hello too, so a restart behind the same channel shows).
   readonly #instance = randomBytes(8).toString('base64url');
-  readonly #calls: PendingCalls;
-  readonly #incoming: IncomingCalls;
   /** The one outbound path, holding what is written until the other end said hello. */
   readonly #out: Outbound;
+  readonly #calls: PendingCalls;
+  readonly #incoming: IncomingCalls;
   #remoteHello: Record<string, unknown> | undefined;
   #closedWith: BusError | undefined;
   readonly #unsubscribe: Array<() => void>;
@@ -121,8 +115,18 @@ export class Peer {
       send: (reply, done) => out.post(reply, done),
       isClosed: () => this.#closedWith !== undefined,
     });
+    const inbound = new Inbound({
+      remoteName: options.remoteName,
+      localName: () => this.#localName,
+      calls: this.#calls,
+      incoming: this.#incoming,
+      outbound: out,
+      hooks: options.hooks,
+      hello: (message) => this.#receiveHello(message),
+      isClosed: () => this.#closedWith !== undefined,
+    });
     this.#unsubscribe = [
-      this.#transport.onMessage((value) => this.#receive(value)),
+      this.#transport.onMessage((value) => inbound.receive(value)),
       this.#transport.onClose((reason) =>
         this.close(new PeerGoneError(`${options.remoteName} is gone (${reason})`)),
       ),
@@ -288,112 +292,15 @@ export class Peer {
       .catch(() => {});
   }
 
-  // ---- inbound ------------------------------------------------------------------------------
-
-  /** The transport's message listener: nothing a peer sends may throw out of it. */
-  #receive(value: unknown): void {
-    if (isBatch(value)) {
-      const unpacked = unpackBatch(value);
-      if (!Array.isArray(unpacked)) {
-        this.#guarded(unpacked, value);
-        return;
-      }
-      // In order, each exactly as if it had arrived alone: one that throws does not drop the rest.
-      const elements = (value as unknown as { b: unknown[] }).b;
-      for (let i = 0; i < unpacked.length; i++) this.#guarded(unpacked[i]!, elements[i]);
-      return;
-    }
-    const parsed = parseMessage(value);
-    if (parsed === undefined) return; // foreign traffic: not ours, not our business
-    this.#guarded(parsed, value);
-  }
-
-  #guarded(parsed: Message | ProtocolViolation, value: unknown): void {
-    try {
-      this.#handle(parsed, value);
-    } catch (error) {
-      // A last line of defence (a listener of ours or the app's threw): report, never crash.
-      this.#report(
-        new ValidationError(
-          `handling a message from ${this.#options.remoteName} threw: ${describeValue(error)}; the message was dropped`,
-          { cause: error },
-        ),
-      );
-    }
-  }
-
-  #handle(parsed: Message | ProtocolViolation, value: unknown): void {
-    if (isViolation(parsed)) {
-      this.#dropped(parsed, value);
-      return;
-    }
-    switch (parsed.k) {
-      case 'res':
-      case 'err':
-        this.#calls.settle(parsed);
-        return;
-      case 'req':
-        this.#incoming.serve(parsed);
-        return;
-      case 'cancel':
-        this.#incoming.cancel(parsed.id, parsed.r === 'timeout' ? 'timeout' : 'aborted');
-        return;
-      case 'evt':
-        this.#options.hooks.event(parsed);
-        return;
-      case 'ctl':
-        if (parsed.c === 'hello') {
-          const data = (parsed.d ?? {}) as Record<string, unknown>;
-          const first = this.#remoteHello === undefined || this.#remoteHello.instance !== data.instance;
-          this.#remoteHello = data;
-          if (first) this.#remoteFeatures(data);
-          if (first && data.ack !== true) this.#sendHello(true);
-          this.#out.release();
-          if (first) this.#options.hooks.control(parsed);
-          return;
-        }
-        this.#options.hooks.control(parsed);
-        return;
-    }
-  }
-
-  /**
-   * A tagged message that failed the decoder: reported on 'error'. When it carried a readable id,
-   * what is owed still happens: a request gets an error reply, a reply settles its call, a cancel
-   * still cancels.
-   */
-  #dropped(parsed: ProtocolViolation, value: unknown): void {
-    const what = `a malformed message from ${this.#options.remoteName}: ${parsed.violation}`;
-    this.#report(new ValidationError(`dropped ${what}`, { data: { message: preview(value) } }));
-    const id = parsed.id;
-    if (id === undefined) return;
-    switch (parsed.kind) {
-      case 'req':
-        if (this.#closedWith) return;
-        this.#out.post(
-          { ...busErrorReply(new ValidationError(`${this.#localName} refused ${what}`)), id },
-          ignoreError,
-        );
-        return;
-      case 'res':
-      case 'err':
-        this.#calls.settleMalformed(id, parsed.violation);
-        return;
-      case 'cancel':
-        this.#incoming.cancel(id, 'aborted');
-        return;
-    }
-  }
-
-  /** Reports on the bus's 'error'; if even that throws (the app's listener), as a process warning. */
-  #report(error: BusError): void {
-    try {
-      this.#options.hooks.error(error);
-    } catch (thrown) {
-      process.emitWarning(`${error.message} (and reporting it threw: ${describeValue(thrown)})`, {
-        code: `CLUSTERBUS_${error.code}`,
-      });
-    }
+  /** The other end's bus said hello: answer it the first time, then let held traffic go. */
+  #receiveHello(message: ControlMessage): void {
+    const data = (message.d ?? {}) as Record<string, unknown>;
+    const first = this.#remoteHello === undefined || this.#remoteHello.instance !== data.instance;
+    this.#remoteHello = data;
+    if (first) this.#remoteFeatures(data);
+    if (first && data.ack !== true) this.#sendHello(true);
+    this.#out.release();
+    if (first) this.#options.hooks.control(message);
   }
 
   /** What the other end's hello says it speaks: batches only to an end that reads them. */
@@ -406,13 +313,4 @@ export class Peer {
 /** Creates one end of a link over `transport`. */
 export function createPeer(options: PeerOptions): Peer {
   return new Peer(options);
-}
-
-/** At most 200 characters of what was dropped, for the report; never throws. */
-function preview(value: unknown): string {
-  try {
-    return (JSON.stringify(value) ?? describeValue(value)).slice(0, 200);
-  } catch {
-    return describeValue(value);
-  }
 }
