@@ -4,15 +4,13 @@
  * receives events. `ready()` tells the primary this worker can take routed work.
  */
 import cluster from 'node:cluster';
-import { assertTimeout, type CallOptions, DEFAULT_TIMEOUT, type HandlerContext } from '../call.js';
+import { assertTimeout, type CallOptions, DEFAULT_TIMEOUT } from '../call.js';
 import type {
   CallArgs,
   CallOutput,
   Contract,
   ContractEvents,
   EventInput,
-  HandlerInput,
-  HandlerOutput,
   PrimaryProcedures,
   ProcedureDef,
   WorkerProcedures,
@@ -25,21 +23,36 @@ import {
   RemoteError,
   type WireError,
 } from '../errors.js';
-import { assertCallOptionNames, assertOptionNames, optionNames } from '../options-check.js';
+import { assertCallOptionNames, assertOptionNames } from '../options-check.js';
 import { Peer } from '../peer.js';
 import type { ControlMessage, EventMessage } from '../protocol.js';
 import { createMemoryTransportPair } from '../transports/memory.js';
 import { processTransport } from '../transports/process.js';
-import type { Transport, TransportOptions } from '../transports/transport.js';
+import type { Transport } from '../transports/transport.js';
 import { validate } from '../validate.js';
 import { type ErrorListener, EventHub, type EventListener, type EventSubscriber } from './event-hub.js';
-import type { GatherOptions, GatherResult } from './gather.js';
+import type { GatherResult } from './gather.js';
 import { resolveHandlers } from './handlers.js';
 import type { WorkerState } from './primary-bus.js';
 import { routeTable, unknownMethodError } from './routes.js';
-import { type ShutdownHook, WorkerLifecycle, type WorkerLifecycleOptions } from './worker-lifecycle.js';
+import { type ShutdownHook, WorkerLifecycle } from './worker-lifecycle.js';
 import { createMetricsReporter } from './worker-metrics.js';
+import {
+  PEER_GATHER_OPTION_NAMES,
+  type PeerGatherOptions,
+  WORKER_BROADCAST_OPTION_NAMES,
+  WORKER_BUS_OPTION_NAMES,
+  type WorkerBroadcastOptions,
+  type WorkerBusOptions,
+} from './worker-options.js';
 import { detectParent, reportFatalErrors, tellPm2Ready, type WorkerParent } from './worker-parent.js';
+
+export type {
+  PeerGatherOptions,
+  WorkerBroadcastOptions,
+  WorkerBusOptions,
+  WorkerHandlers,
+} from './worker-options.js';
 
 /** Another worker, as the primary last announced it. */
 export interface PeerInfo {
@@ -56,75 +69,12 @@ export interface WorkerAddress {
   id: number;
 }
 
-/** Handlers for the procedures every worker serves, typed from the contract. */
-export type WorkerHandlers<C> = {
-  [M in keyof WorkerProcedures<C>]: (
-    input: HandlerInput<WorkerProcedures<C>[M]>,
-    ctx: HandlerContext,
-  ) => HandlerOutput<WorkerProcedures<C>[M]> | Promise<HandlerOutput<WorkerProcedures<C>[M]>>;
-};
-
-/** Options of {@link createWorkerBus}. */
-export interface WorkerBusOptions<C> extends TransportOptions, WorkerLifecycleOptions {
-  /** Handlers for the procedures in `contract.worker`. */
-  handlers?: Partial<WorkerHandlers<C>>;
-  /**
-   * Default timeout of every call, in ms; `0` or `Infinity` waits forever.
-   * @default 30000
-   */
-  timeout?: number;
-  /**
-   * The channel to the primary.
-   * @default this process's IPC channel (`process.send`); none when the process has no IPC
-   * channel (plain `node worker.js`): the bus then runs standalone (see {@link WorkerBus.ready})
-   */
-  transport?: Transport;
-  /**
-   * When this worker was not forked by a clusterbus supervisor but has an IPC channel (PM2, or a
-   * `createPrimaryBus` primary forking it itself), how long to wait for a clusterbus primary's
-   * handshake, in ms. Under PM2 the bus then goes standalone (calls to the primary fail with
-   * NO_PRIMARY); elsewhere `ready()` rejects with NO_PRIMARY, calls and events to the primary fail
-   * with NO_PRIMARY at once instead of waiting out their timeout, and a late primary is still welcome.
-   * @default 1000 under PM2, 10000 otherwise
-   */
-  helloTimeout?: number;
-}
-
-/** Options of {@link WorkerBus.callPeers}. */
-export interface PeerGatherOptions extends GatherOptions {
-  /** Also call this worker itself. @default false */
-  includeSelf?: boolean;
-}
-
-/** Options of {@link WorkerBus.broadcast}. */
-export interface WorkerBroadcastOptions {
-  /** Deliver a copy to this worker too. @default false */
-  includeSelf?: boolean;
-}
-
 /** Extra time a worker waits past a gather's deadline for the primary's answer to arrive. */
 const GATHER_REPLY_GRACE_MS = 2_000;
 
 type PrimaryMethod<C> = keyof PrimaryProcedures<C> & string;
 type WorkerMethod<C> = keyof WorkerProcedures<C> & string;
 type WorkerEvent<C> = keyof ContractEvents<C> & string;
-
-const BUS_OPTION_NAMES = optionNames<WorkerBusOptions<Contract>>({
-  handlers: true,
-  timeout: true,
-  transport: true,
-  helloTimeout: true,
-  maxPendingSends: true,
-  ignoreSignals: true,
-  exitAfterDrain: true,
-  shutdownTimeout: true,
-});
-const PEER_GATHER_OPTION_NAMES = optionNames<PeerGatherOptions>({
-  timeout: true,
-  signal: true,
-  includeSelf: true,
-});
-const BROADCAST_OPTION_NAMES = optionNames<WorkerBroadcastOptions>({ includeSelf: true });
 
 /** The worker's end of the bus. Create with {@link createWorkerBus}. */
 export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
@@ -151,7 +101,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
 
   constructor(contract: C, options: WorkerBusOptions<C> = {}) {
     this.#contract = contract;
-    assertOptionNames(options, BUS_OPTION_NAMES, 'createWorkerBus options');
+    assertOptionNames(options, WORKER_BUS_OPTION_NAMES, 'createWorkerBus options');
     const timeout = options.timeout ?? DEFAULT_TIMEOUT;
     assertTimeout(timeout, 'createWorkerBus options');
     this.#timeout = timeout;
@@ -419,7 +369,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     payload: EventInput<ContractEvents<C>[E]>,
     options: WorkerBroadcastOptions = {},
   ): Promise<void> {
-    assertOptionNames(options, BROADCAST_OPTION_NAMES, `broadcast("${event}") options`);
+    assertOptionNames(options, WORKER_BROADCAST_OPTION_NAMES, `broadcast("${event}") options`);
     const p = this.#hub.checkOutgoing(event, payload);
     if (this.#noPrimary) return this.#refuseStandalone(`broadcast of event "${event}"`);
     const message: EventMessage = { $cb: 1, k: 'evt', n: event, p, to: 'all' };
