@@ -15,26 +15,19 @@ import type {
   ProcedureDef,
   WorkerProcedures,
 } from '../contract.js';
-import {
-  type BusError,
-  busErrorFromWire,
-  ClosedError,
-  NoPrimaryError,
-  RemoteError,
-  type WireError,
-} from '../errors.js';
+import { type BusError, busErrorFromWire, ClosedError, RemoteError, type WireError } from '../errors.js';
 import { assertCallOptionNames, assertOptionNames } from '../options-check.js';
 import { Peer } from '../peer.js';
 import type { ControlMessage, EventMessage } from '../protocol.js';
-import { createMemoryTransportPair } from '../transports/memory.js';
-import { processTransport } from '../transports/process.js';
 import type { Transport } from '../transports/transport.js';
 import { validate } from '../validate.js';
 import { type ErrorListener, EventHub, type EventListener, type EventSubscriber } from './event-hub.js';
 import type { GatherResult } from './gather.js';
 import { resolveHandlers } from './handlers.js';
+import { ParentWatch } from './parent-watch.js';
 import type { WorkerState } from './primary-bus.js';
 import { routeTable, unknownMethodError } from './routes.js';
+import { openWorkerChannel } from './worker-channel.js';
 import { type ShutdownHook, WorkerLifecycle } from './worker-lifecycle.js';
 import { createMetricsReporter } from './worker-metrics.js';
 import {
@@ -45,7 +38,6 @@ import {
   type WorkerBroadcastOptions,
   type WorkerBusOptions,
 } from './worker-options.js';
-import { detectParent, reportFatalErrors, tellPm2Ready, type WorkerParent } from './worker-parent.js';
 
 export type {
   PeerGatherOptions,
@@ -88,12 +80,8 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   readonly #primaryRoute: ReturnType<typeof routeTable>;
   readonly #workerRoute: ReturnType<typeof routeTable>;
   readonly #metrics = createMetricsReporter();
-  /** Who runs this process; `clusterbus` for a custom transport (its other end is a bus). */
-  readonly #parent: WorkerParent;
-  /** Set once it is known that no clusterbus primary answers: calls and events fail with it. */
-  #noPrimary: NoPrimaryError | undefined;
-  /** Rejects `ready()` when no clusterbus primary answers in time (an `ipc` parent). */
-  #helloWait: Promise<void> | undefined;
+  /** Whether a clusterbus primary answers, and what to do when none does. */
+  readonly #watch: ParentWatch;
   #peers: PeerInfo[] = [];
   #ready: Promise<void> | undefined;
   #readyDone = false;
@@ -108,25 +96,8 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     this.#primaryRoute = routeTable(contract.primary);
     this.#workerRoute = routeTable(contract.worker);
     const handlers = resolveHandlers(contract.worker, options.handlers, 'createWorkerBus', 'worker');
-    this.#parent = options.transport ? 'clusterbus' : detectParent();
-    let release = () => {};
-    if (options.transport) {
-      this.#transport = options.transport;
-    } else if (this.#parent === 'none') {
-      // Nobody on the other end: a channel to nowhere keeps the bus's shape; it goes standalone below.
-      this.#transport = createMemoryTransportPair().a;
-    } else {
-      // Claimed first: a refused second bus must not leave listeners on the channel.
-      release = claimProcessChannel();
-      try {
-        this.#transport = processTransport({
-          maxPendingSends: options.maxPendingSends,
-        });
-      } catch (error) {
-        release();
-        throw error;
-      }
-    }
+    const channel = openWorkerChannel(options);
+    this.#transport = channel.transport;
     const localName = () => (this.id === undefined ? `process ${process.pid}` : `worker ${this.id}`);
     this.#hub = new EventHub(contract.events, localName);
     this.#lifecycle = new WorkerLifecycle(this, options, { ownsProcess: options.transport === undefined });
@@ -160,72 +131,17 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
         error: (error) => this.#hub.reportError(error),
         closed: () => {
           this.#transport.dispose();
-          release();
+          channel.release();
         },
       },
     });
-    this.#watchParent(options.helloTimeout, options.transport === undefined);
-  }
-
-  /**
-   * Sets up what depends on who runs this process: standalone at once without IPC; under PM2
-   * standalone unless a clusterbus primary answers within `helloTimeout`; for any other IPC parent
-   * a deadline for `ready()`. Workers with a primary report a fatal error before they die.
-   */
-  #watchParent(helloTimeout: number | undefined, ownsProcess: boolean): void {
-    const parent = this.#parent;
-    if (ownsProcess && parent !== 'none' && parent !== 'pm2') reportFatalErrors();
-    if (parent === 'clusterbus') return;
-    if (parent === 'none') {
-      this.#goStandalone(
-        'this process has no IPC channel (it runs as plain `node`, under docker, systemd, …)',
-      );
-      return;
-    }
-    const wait = helloTimeout ?? (parent === 'pm2' ? 1_000 : 10_000);
-    assertTimeout(wait, 'createWorkerBus options: helloTimeout');
-    if (parent === 'pm2') {
-      setTimeout(() => {
-        if (this.#peer.remoteHello === undefined && !this.#closed) {
-          this.#goStandalone(`PM2 runs this worker, and no clusterbus primary answered within ${wait} ms`);
-        }
-      }, wait).unref();
-      return;
-    }
-    this.#helloWait = new Promise<void>((_, reject) => {
-      setTimeout(() => {
-        const why = `no clusterbus primary answered within ${wait} ms: the parent process has an IPC channel but no clusterbus bus; create one with createPrimaryBus() or startCluster() there (or raise helloTimeout)`;
-        // Calls and events fail fast from now on instead of each waiting out its timeout; a
-        // primary that says hello later still gets this worker (and its held 'ready').
-        if (this.#peer.remoteHello === undefined && !this.#closed) {
-          this.#peer.refuseUntilHello(new NoPrimaryError(why));
-        }
-        reject(new NoPrimaryError(`ready(): ${why}`));
-      }, wait).unref();
-    });
-    this.#helloWait.catch(() => {});
-  }
-
-  #goStandalone(why: string): void {
-    this.#noPrimary = new NoPrimaryError(
-      `no clusterbus primary: ${why}; calls and events to the primary are not possible here (start it with startCluster() to use them)`,
+    this.#watch = new ParentWatch(
+      channel.parent,
+      this.#peer,
+      options.helloTimeout,
+      options.transport === undefined,
+      () => this.#closed,
     );
-    this.#peer.close(this.#noPrimary);
-  }
-
-  /** The typed refusal of `what` when no clusterbus primary runs this worker. */
-  #refuseStandalone(what: string): Promise<never> {
-    const reason = this.#noPrimary!;
-    return Promise.reject(new NoPrimaryError(`${what} failed: ${reason.message}`, { cause: reason }));
-  }
-
-  /** Under PM2 a call made before the verdict fails with NO_PRIMARY, like one made after it. */
-  #standaloneAware<T>(what: string, call: Promise<T>): Promise<T> {
-    if (this.#parent !== 'pm2' || this.#peer.remoteHello !== undefined) return call;
-    return call.catch((error: unknown) => {
-      if (this.#noPrimary) return this.#refuseStandalone(what);
-      throw error;
-    });
   }
 
   /** This worker's id: `cluster.worker.id`, or the id the primary attached it under. */
@@ -266,8 +182,8 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     ...args: CallArgs<WorkerProcedures<C>[M], CallOptions>
   ): Promise<CallOutput<WorkerProcedures<C>[M]>>;
   call(first: string | number | WorkerAddress, ...rest: unknown[]): Promise<unknown> {
-    if (this.#noPrimary) {
-      return this.#refuseStandalone(
+    if (this.#watch.noPrimary) {
+      return this.#watch.refuse(
         typeof first === 'number'
           ? `call "${rest[0]}" to worker ${first}`
           : typeof first === 'object' && first !== null
@@ -300,7 +216,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
       if (def === undefined) {
         return Promise.reject(unknownMethodError(method, this.#contract, 'worker', `call(${first}, …)`));
       }
-      return this.#standaloneAware(
+      return this.#watch.standaloneAware(
         `call "${method}" to worker ${first}`,
         this.#peer.call(method, input, options, {
           def,
@@ -315,7 +231,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     if (route.def === undefined) {
       return Promise.reject(unknownMethodError(first, this.#contract, 'primary', 'call()'));
     }
-    return this.#standaloneAware(`call "${first}"`, this.#peer.call(first, input, options, route));
+    return this.#watch.standaloneAware(`call "${first}"`, this.#peer.call(first, input, options, route));
   }
 
   /**
@@ -326,7 +242,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     method: M,
     ...args: CallArgs<WorkerProcedures<C>[M], PeerGatherOptions>
   ): Promise<GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]> {
-    if (this.#noPrimary) return this.#refuseStandalone(`callPeers("${method}")`);
+    if (this.#watch.noPrimary) return this.#watch.refuse(`callPeers("${method}")`);
     const [input, options = {}] = args as [unknown, PeerGatherOptions | undefined];
     assertOptionNames(options, PEER_GATHER_OPTION_NAMES, `callPeers("${method}") options`);
     const def = this.#workerRoute(method).def;
@@ -356,7 +272,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   /** Sends an event to the primary. Rejects with VALIDATION before sending a bad payload. */
   async emit<E extends WorkerEvent<C>>(event: E, payload: EventInput<ContractEvents<C>[E]>): Promise<void> {
     const p = this.#hub.checkOutgoing(event, payload);
-    if (this.#noPrimary) return this.#refuseStandalone(`event "${event}"`);
+    if (this.#watch.noPrimary) return this.#watch.refuse(`event "${event}"`);
     await this.#peer.sendEvent({ $cb: 1, k: 'evt', n: event, p });
   }
 
@@ -371,7 +287,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
   ): Promise<void> {
     assertOptionNames(options, WORKER_BROADCAST_OPTION_NAMES, `broadcast("${event}") options`);
     const p = this.#hub.checkOutgoing(event, payload);
-    if (this.#noPrimary) return this.#refuseStandalone(`broadcast of event "${event}"`);
+    if (this.#watch.noPrimary) return this.#watch.refuse(`broadcast of event "${event}"`);
     const message: EventMessage = { $cb: 1, k: 'evt', n: event, p, to: 'all' };
     if (options.includeSelf) message.self = true;
     await this.#peer.sendEvent(message);
@@ -414,22 +330,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
    */
   ready(): Promise<void> {
     if (this.#ready) return this.#ready;
-    let settled: Promise<void>;
-    if (this.#parent === 'pm2') tellPm2Ready();
-    if (this.#noPrimary) {
-      settled = Promise.resolve(); // standalone: nobody to tell
-    } else {
-      const sent = this.#peer.sendControl('ready');
-      if (this.#parent === 'pm2') {
-        // PM2 was told; a clusterbus primary that answers later still gets the held 'ready'.
-        sent.catch(() => {});
-        settled = Promise.resolve();
-      } else if (this.#helloWait && this.#peer.remoteHello === undefined) {
-        settled = Promise.race([sent, this.#helloWait]);
-      } else {
-        settled = sent;
-      }
-    }
+    const settled = this.#watch.tellReady();
     this.#ready = settled;
     settled.then(
       () => {
@@ -541,34 +442,6 @@ type ProcedureOutput = ProcedureDef['output'] | undefined;
 type RelayedRow =
   | { id: number; pid: number | undefined; ok: true; value: unknown }
   | { id: number; pid: number | undefined; ok: false; error: WireError; b?: true };
-
-/**
- * Which bus listens on this process's own IPC channel. On `globalThis` under a registered symbol,
- * so two copies of the library in one process (its CommonJS and ES builds) see the same claim.
- */
-const PROCESS_CHANNEL_CLAIM = Symbol.for('clusterbus.processChannelBus');
-
-/**
- * Claims the process's IPC channel for one worker bus; returns the release. A second bus would
- * get every message too, but the primary answers only one hello per worker: the second bus's
- * handlers would never be reached, silently.
- * @throws TypeError when a bus that is not closed already holds it.
- */
-function claimProcessChannel(): () => void {
-  const holder = globalThis as { [PROCESS_CHANNEL_CLAIM]?: object };
-  if (holder[PROCESS_CHANNEL_CLAIM]) {
-    throw new TypeError(
-      'createWorkerBus(): this process already has a worker bus on its IPC channel, and the primary talks to one ' +
-        "bus per worker: a second bus's handlers would never be called. Create the bus once (in its own module) " +
-        'and import it where you need it, or close() the first bus before creating another',
-    );
-  }
-  const claim = {};
-  holder[PROCESS_CHANNEL_CLAIM] = claim;
-  return () => {
-    if (holder[PROCESS_CHANNEL_CLAIM] === claim) delete holder[PROCESS_CHANNEL_CLAIM];
-  };
-}
 
 /**
  * Creates this worker's bus over its IPC channel (or `options.transport`). One bus per process
