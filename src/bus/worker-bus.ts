@@ -1,7 +1,8 @@
 /**
  * A worker's bus: one link, to the primary. Serves the contract's worker procedures, calls the
  * primary, calls other workers (relayed by the primary), gathers from its peers, and sends and
- * receives events. `ready()` tells the primary this worker can take routed work.
+ * receives events. `ready()` tells the primary this worker can take routed work. Which channel
+ * it uses is `worker-channel.ts`; what it does when no clusterbus primary runs it, `parent-watch.ts`.
  */
 import cluster from 'node:cluster';
 import { assertTimeout, type CallOptions, DEFAULT_TIMEOUT } from '../call.js';
@@ -12,19 +13,18 @@ import type {
   ContractEvents,
   EventInput,
   PrimaryProcedures,
-  ProcedureDef,
   WorkerProcedures,
 } from '../contract.js';
-import { type BusError, busErrorFromWire, ClosedError, RemoteError, type WireError } from '../errors.js';
+import { type BusError, ClosedError } from '../errors.js';
 import { assertCallOptionNames, assertOptionNames } from '../options-check.js';
 import { Peer } from '../peer.js';
 import type { ControlMessage, EventMessage } from '../protocol.js';
 import type { Transport } from '../transports/transport.js';
-import { validate } from '../validate.js';
 import { type ErrorListener, EventHub, type EventListener, type EventSubscriber } from './event-hub.js';
 import type { GatherResult } from './gather.js';
 import { resolveHandlers } from './handlers.js';
 import { ParentWatch } from './parent-watch.js';
+import { gatherPeers } from './peer-gather.js';
 import type { WorkerState } from './primary-bus.js';
 import { routeTable, unknownMethodError } from './routes.js';
 import { openWorkerChannel } from './worker-channel.js';
@@ -60,9 +60,6 @@ export interface WorkerAddress {
   /** The worker's id on that host. */
   id: number;
 }
-
-/** Extra time a worker waits past a gather's deadline for the primary's answer to arrive. */
-const GATHER_REPLY_GRACE_MS = 2_000;
 
 type PrimaryMethod<C> = keyof PrimaryProcedures<C> & string;
 type WorkerMethod<C> = keyof WorkerProcedures<C> & string;
@@ -249,22 +246,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     if (def === undefined) throw unknownMethodError(method, this.#contract, 'worker', 'callPeers()');
     const timeout = options.timeout ?? this.#timeout;
     assertTimeout(timeout, `callPeers("${method}")`);
-    const finite = timeout > 0 && timeout !== Number.POSITIVE_INFINITY;
-    const checkedInput = def
-      ? await validate(def.input, input, {
-          what: 'input',
-          subject: `call "${method}"`,
-          side: `on worker ${this.id} before sending`,
-        })
-      : input;
-    // The primary enforces the deadline per worker; this end waits a little longer for the answer.
-    const rows = (await this.#peer.call(
-      method,
-      checkedInput,
-      { signal: options.signal, timeout: finite ? timeout + GATHER_REPLY_GRACE_MS : 0 },
-      { to: 'all', self: options.includeSelf ?? false, relayDeadline: finite ? timeout : undefined },
-    )) as RelayedRow[];
-    return Promise.all(rows.map((row) => this.#toResult(method, def?.output, row))) as Promise<
+    return gatherPeers(this.#peer, this, method, def, input, timeout, options) as Promise<
       GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]
     >;
   }
@@ -410,38 +392,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
     const checked = this.#hub.checkIncoming(message, from === 'primary' ? 'the primary' : `worker ${from}`);
     if (checked) this.#hub.deliver(message.n, checked.payload, { from });
   }
-
-  async #toResult(method: string, output: ProcedureOutput, row: RelayedRow): Promise<GatherResult<unknown>> {
-    const base = { id: row.id, pid: row.pid };
-    if (!row.ok) {
-      const error = row.b
-        ? busErrorFromWire(row.error, `call "${method}" to worker ${row.id}`)
-        : new RemoteError(
-            `call "${method}" to worker ${row.id} failed: ${row.error.name}: ${row.error.message}`,
-            row.error,
-          );
-      return { ...base, ok: false, error: error as RemoteError };
-    }
-    try {
-      const value = output
-        ? await validate(output, row.value, {
-            what: 'output',
-            subject: `call "${method}"`,
-            side: `on worker ${this.id} on receipt from worker ${row.id}`,
-          })
-        : row.value;
-      return { ...base, ok: true, value };
-    } catch (error) {
-      return { ...base, ok: false, error: error as RemoteError };
-    }
-  }
 }
-
-type ProcedureOutput = ProcedureDef['output'] | undefined;
-
-type RelayedRow =
-  | { id: number; pid: number | undefined; ok: true; value: unknown }
-  | { id: number; pid: number | undefined; ok: false; error: WireError; b?: true };
 
 /**
  * Creates this worker's bus over its IPC channel (or `options.transport`). One bus per process
