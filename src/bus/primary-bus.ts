@@ -5,26 +5,17 @@
  * as it starts disconnecting.
  */
 import cluster, { type Worker } from 'node:cluster';
-import {
-  assertTimeout,
-  type CallOptions,
-  DEFAULT_TIMEOUT,
-  type HandlerContext,
-  type WorkerCaller,
-} from '../call.js';
+import { assertTimeout, type CallOptions, DEFAULT_TIMEOUT } from '../call.js';
 import type {
   CallArgs,
   CallOutput,
   Contract,
   ContractEvents,
   EventInput,
-  HandlerInput,
-  HandlerOutput,
-  PrimaryProcedures,
   WorkerProcedures,
 } from '../contract.js';
 import { ClosedError, PeerGoneError } from '../errors.js';
-import { assertCallOptionNames, assertOptionNames, optionNames } from '../options-check.js';
+import { assertCallOptionNames, assertOptionNames } from '../options-check.js';
 import { Peer } from '../peer.js';
 import type {
   ControlCommand,
@@ -39,54 +30,21 @@ import { type ErrorListener, EventHub, type EventListener, type EventSubscriber 
 import { type GatherOptions, type GatherResult, gather } from './gather.js';
 import { resolveHandlers } from './handlers.js';
 import { announcePeers, type Link, toInfo, type WorkerInfo, type WorkerState } from './links.js';
+import {
+  BROADCAST_OPTION_NAMES,
+  type BroadcastOptions,
+  PRIMARY_BUS_OPTION_NAMES,
+  type PrimaryBusOptions,
+} from './primary-options.js';
 import { fanOut, type HostRelay, type RelayRegistry, relayRequest } from './relay.js';
 import { routeTable, unknownMethodError } from './routes.js';
 import { waitForReady } from './wait-ready.js';
 
 export type { WorkerInfo, WorkerState } from './links.js';
-
-/** Handlers for the procedures the primary serves, typed from the contract. */
-export type PrimaryHandlers<C> = {
-  [M in keyof PrimaryProcedures<C>]: (
-    input: HandlerInput<PrimaryProcedures<C>[M]>,
-    // Only workers call the primary.
-    ctx: HandlerContext<WorkerCaller>,
-  ) => HandlerOutput<PrimaryProcedures<C>[M]> | Promise<HandlerOutput<PrimaryProcedures<C>[M]>>;
-};
-
-/** Options of {@link createPrimaryBus}. */
-export interface PrimaryBusOptions<C> extends TransportOptions {
-  /** Handlers for every procedure in `contract.primary`. */
-  handlers?: Partial<PrimaryHandlers<C>>;
-  /**
-   * Default timeout of every call, in ms; `0` or `Infinity` waits forever.
-   * @default 30000
-   */
-  timeout?: number;
-  /**
-   * Attach to every worker `cluster.fork()` creates, and to those already forked.
-   * Set `false` to attach yourself with {@link PrimaryBus.attach}.
-   * @default true
-   */
-  autoAttach?: boolean;
-}
-
-/** Options of {@link PrimaryBus.broadcast}. */
-export interface BroadcastOptions {
-  /** Also send to workers that are still starting (not yet `ready()`). @default false */
-  includeStarting?: boolean;
-}
+export type { BroadcastOptions, PrimaryBusOptions, PrimaryHandlers } from './primary-options.js';
 
 type WorkerMethod<C> = keyof WorkerProcedures<C> & string;
 type PrimaryEvent<C> = keyof ContractEvents<C> & string;
-
-const BUS_OPTION_NAMES = optionNames<PrimaryBusOptions<Contract>>({
-  handlers: true,
-  timeout: true,
-  autoAttach: true,
-  maxPendingSends: true,
-});
-const BROADCAST_OPTION_NAMES = optionNames<BroadcastOptions>({ includeStarting: true });
 
 /** The primary's end of the bus. Create with {@link createPrimaryBus}. */
 export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
@@ -110,7 +68,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
 
   constructor(contract: C, options: PrimaryBusOptions<C> = {}) {
     this.#contract = contract;
-    assertOptionNames(options, BUS_OPTION_NAMES, 'createPrimaryBus options');
+    assertOptionNames(options, PRIMARY_BUS_OPTION_NAMES, 'createPrimaryBus options');
     this.#timeout = options.timeout ?? DEFAULT_TIMEOUT;
     assertTimeout(this.#timeout, 'createPrimaryBus options');
     this.#transportOptions = {
