@@ -1,8 +1,7 @@
 /**
  * The primary's bus: one link per worker. Calls one worker, gathers from all ready workers,
  * broadcasts events, serves the primary's procedures, and relays worker→worker calls and
- * broadcasts. Keeps its own registry of links because `cluster.workers` drops a worker as soon
- * as it starts disconnecting.
+ * broadcasts. Its links, their states and who hears of a change are `link-registry.ts`.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { assertTimeout, type CallOptions, DEFAULT_TIMEOUT } from '../call.js';
@@ -29,7 +28,8 @@ import type { Transport, TransportOptions } from '../transports/transport.js';
 import { type ErrorListener, EventHub, type EventListener, type EventSubscriber } from './event-hub.js';
 import { type GatherOptions, type GatherResult, gather } from './gather.js';
 import { resolveHandlers } from './handlers.js';
-import { announcePeers, type Link, toInfo, type WorkerInfo, type WorkerState } from './links.js';
+import { LinkRegistry } from './link-registry.js';
+import { type Link, toInfo, type WorkerInfo } from './links.js';
 import {
   BROADCAST_OPTION_NAMES,
   type BroadcastOptions,
@@ -54,13 +54,12 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   readonly #transportOptions: TransportOptions;
   readonly #handlers: ReturnType<typeof resolveHandlers>;
   readonly #workerRoute: ReturnType<typeof routeTable>;
-  readonly #links = new Map<number, Link>();
-  readonly #watchers = new Set<(info: WorkerInfo) => void>();
+  readonly #links = new LinkRegistry((worker) => this.attach(worker));
   readonly #controlListeners = new Set<(id: number, message: ControlMessage) => void>();
   readonly #onFork = (worker: Worker) => this.attach(worker);
   readonly #registry: RelayRegistry<Link> = {
-    get: (id) => this.#links.get(id),
-    ready: () => this.#readyLinks(),
+    get: (id) => this.#links.byId.get(id),
+    ready: () => this.#links.ready(),
     host: () => this.#hostRelay,
   };
   #hostRelay: { name: string; relay: HostRelay } | undefined;
@@ -98,7 +97,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
    * attaching twice is a no-op.
    */
   attach(worker: Worker): void {
-    if (this.#links.has(worker.id)) return;
+    if (this.#links.byId.has(worker.id)) return;
     this.attachTransport(worker.id, clusterWorkerTransport(worker, this.#transportOptions), {
       pid: worker.process.pid,
       worker,
@@ -115,21 +114,13 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     info: { pid?: number | undefined; worker?: Worker } = {},
   ): void {
     if (this.#closed) throw new ClosedError('attachTransport(): the primary bus is closed');
-    if (this.#links.has(id)) throw new RangeError(`attachTransport(): worker id ${id} is already attached`);
-    const name = `worker ${id}`;
-    const link: Link = {
-      id,
-      pid: info.pid,
-      state: 'starting',
-      worker: info.worker,
-      attachedAt: Date.now(),
-      peer: undefined as unknown as Peer,
-    };
-    this.#links.set(id, link);
+    if (this.#links.byId.has(id))
+      throw new RangeError(`attachTransport(): worker id ${id} is already attached`);
+    const link = this.#links.add(id, info);
     link.peer = new Peer({
       transport,
       localName: 'the primary',
-      remoteName: name,
+      remoteName: `worker ${id}`,
       remoteCaller: { kind: 'worker', id, pid: info.pid },
       timeout: this.#timeout,
       hello: { workerId: id },
@@ -138,25 +129,15 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
         relay: (request, signal) => relayRequest(link, request, signal, this.#registry),
         event: (message) => this.#onEvent(link, message),
         control: (message) => {
-          if (message.c === 'hello') {
-            // A cluster worker's pid is `worker.process.pid`, never what the wire claims; only a
-            // link attached without a pid (a custom transport) learns it from the hello.
-            const pid = (message.d as { pid?: unknown } | undefined)?.pid;
-            if (link.pid === undefined && link.worker === undefined && typeof pid === 'number')
-              link.pid = pid;
-            this.#changed(link);
-          } else if (message.c === 'ready' && link.state === 'starting') {
-            this.#setState(link, 'ready');
-          }
+          this.#links.control(link, message);
           for (const listener of this.#controlListeners) listener(id, message);
         },
         error: (error) => this.#hub.reportError(error),
         // Watchers only (no peer-list push): schedulers care that the worker is less busy now.
-        abandonedSettled: () => this.#notify(link),
+        abandonedSettled: () => this.#links.notify(link),
         closed: () => {
           transport.dispose();
-          this.#setState(link, 'exited');
-          this.#links.delete(id);
+          this.#links.remove(link);
         },
       },
     });
@@ -173,7 +154,9 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     const route = this.#workerRoute(method);
     if (route.def === undefined) return Promise.reject(this.#badCall(worker, method));
     // Fast path first: the message for a failed lookup is only built when it is needed.
-    let link = this.#closed ? undefined : this.#links.get(typeof worker === 'number' ? worker : worker?.id);
+    let link = this.#closed
+      ? undefined
+      : this.#links.byId.get(typeof worker === 'number' ? worker : worker?.id);
     if (!link) {
       try {
         link = this.#linkFor(worker, `call "${method}"`);
@@ -199,7 +182,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     if (route.def === undefined) {
       return Promise.reject(unknownMethodError(method, this.#contract, 'worker', 'callAll()'));
     }
-    return gather(this.#readyLinks(), (link) => link.peer.call(method, input, options, route)) as Promise<
+    return gather(this.#links.ready(), (link) => link.peer.call(method, input, options, route)) as Promise<
       GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]
     >;
   }
@@ -217,8 +200,8 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     assertOptionNames(options, BROADCAST_OPTION_NAMES, `broadcast("${event}") options`);
     const p = this.#hub.checkOutgoing(event, payload);
     const targets = options.includeStarting
-      ? [...this.#links.values()].filter((link) => link.state === 'starting' || link.state === 'ready')
-      : this.#readyLinks();
+      ? this.#links.all().filter((link) => link.state === 'starting' || link.state === 'ready')
+      : this.#links.ready();
     return fanOut(targets, { $cb: 1, k: 'evt', n: event, p });
   }
 
@@ -261,12 +244,12 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
 
   /** One row per attached worker (copies). */
   workers(): WorkerInfo[] {
-    return [...this.#links.values()].map(toInfo);
+    return this.#links.all().map(toInfo);
   }
 
   /** One worker's row, or `undefined` when it is not attached. */
   worker(id: number): WorkerInfo | undefined {
-    const link = this.#links.get(id);
+    const link = this.#links.byId.get(id);
     return link && toInfo(link);
   }
 
@@ -275,7 +258,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
    * `abandoned` count, without building a whole row: schedulers ask on every pick).
    */
   abandonedCalls(id: number): number {
-    return this.#links.get(id)?.peer.abandoned ?? 0;
+    return this.#links.byId.get(id)?.peer.abandoned ?? 0;
   }
 
   /**
@@ -297,13 +280,13 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
    * has handled its 'disconnect' or 'exit'.
    */
   isReady(id: number): boolean {
-    const link = this.#links.get(id);
-    return link !== undefined && this.#takesWork(link);
+    const link = this.#links.byId.get(id);
+    return link !== undefined && this.#links.takesWork(link);
   }
 
   /** Ids of the workers that take routed work (calls, events, gathers), in attach order. */
   readyWorkerIds(): number[] {
-    return this.#readyLinks().map((link) => link.id);
+    return this.#links.ready().map((link) => link.id);
   }
 
   /**
@@ -317,7 +300,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
       readyWorkerIds: () => this.readyWorkerIds(),
       workers: () => this.workers(),
       watchWorkers: (listener: (info: WorkerInfo) => void) => this.watchWorkers(listener),
-      exitOf: (id: number) => this.#exitOf(id),
+      exitOf: (id: number) => this.#links.exitOf(id),
     };
     return waitForReady(source, count, options.timeout ?? this.#timeout, options.signal);
   }
@@ -327,8 +310,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
    * function that stops watching.
    */
   watchWorkers(listener: (info: WorkerInfo) => void): () => void {
-    this.#watchers.add(listener);
-    return () => this.#watchers.delete(listener);
+    return this.#links.watch(listener);
   }
 
   /**
@@ -342,7 +324,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
 
   /** @internal Sends a control message to one worker; rejects when it is not attached or gone. */
   sendControl(id: number, command: ControlCommand, data?: unknown): Promise<void> {
-    const link = this.#links.get(id);
+    const link = this.#links.byId.get(id);
     if (!link) return Promise.reject(new PeerGoneError(`worker ${id} is not attached to the bus`));
     return link.peer.sendControl(command, data);
   }
@@ -353,13 +335,13 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
    */
   async drain(worker: Worker | number, data?: unknown): Promise<void> {
     const link = this.#linkFor(worker, 'drain');
-    if (link.state !== 'draining') this.#setState(link, 'draining');
+    if (link.state !== 'draining') this.#links.setState(link, 'draining');
     await link.peer.sendControl('drain', data).catch(() => {});
   }
 
   /** Resolves once everything accepted for sending to `worker` has been written. */
   async flush(worker?: Worker | number): Promise<void> {
-    const links = worker === undefined ? [...this.#links.values()] : [this.#linkFor(worker, 'flush')];
+    const links = worker === undefined ? this.#links.all() : [this.#linkFor(worker, 'flush')];
     await Promise.all(links.map((link) => link.peer.flush()));
   }
 
@@ -371,38 +353,10 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     if (this.#closed) return;
     this.#closed = true;
     cluster.off('fork', this.#onFork);
-    for (const link of [...this.#links.values()])
-      link.peer.close(new ClosedError('the primary bus was closed'));
+    for (const link of this.#links.all()) link.peer.close(new ClosedError('the primary bus was closed'));
   }
 
   // ---- internals ----------------------------------------------------------------------------
-
-  /**
-   * How a leaving worker ended: its exit code or signal (waiting up to a second for the process to
-   * exit, as 'disconnect' usually comes first), else why its link closed.
-   */
-  #exitOf(id: number): Promise<string> {
-    const link = this.#links.get(id);
-    const closed = link?.peer.closedWith?.message ?? 'its link closed';
-    const child = link?.worker?.process;
-    if (!child) return Promise.resolve(closed);
-    const describe = (code: number | null, signal: string | null) =>
-      signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    if (child.exitCode !== null || child.signalCode !== null) {
-      return Promise.resolve(describe(child.exitCode, child.signalCode));
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        child.off('exit', onExit);
-        resolve(`disconnected (pid ${child.pid} is still running)`);
-      }, 1_000).unref();
-      const onExit = (code: number | null, signal: string | null) => {
-        clearTimeout(timer);
-        resolve(describe(code, signal));
-      };
-      child.once('exit', onExit);
-    });
-  }
 
   /** Why a call to a method the contract does not list was refused: a forgotten worker argument, or the name. */
   #badCall(worker: unknown, method: unknown): Error {
@@ -418,66 +372,14 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
 
   #linkFor(worker: Worker | number, what: string): Link {
     if (this.#closed) throw new ClosedError(`${what}: the primary bus is closed`);
-    const id = typeof worker === 'number' ? worker : worker?.id;
-    if (typeof id !== 'number') {
-      throw new TypeError(`${what}: expected a cluster.Worker or a worker id, got ${String(worker)}`);
-    }
-    let link = this.#links.get(id);
-    if (!link && typeof worker === 'object' && worker.isConnected()) {
-      this.attach(worker);
-      link = this.#links.get(id);
-    }
-    if (!link) {
-      throw new PeerGoneError(
-        `${what} to worker ${id} failed: worker ${id} is not attached (it exited, or was never forked)`,
-      );
-    }
-    return link;
-  }
-
-  #readyLinks(): Link[] {
-    return [...this.#links.values()].filter((link) => this.#takesWork(link));
-  }
-
-  /**
-   * A ready link whose channel has closed (the worker died or disconnected, and its 'exit' event
-   * has not run yet) takes no work. Its link is closed on the next microtask, not here: callers
-   * are in the middle of choosing a worker, and watchers must not run under them.
-   */
-  #takesWork(link: Link): boolean {
-    if (link.state !== 'ready') return false;
-    if (!link.peer.transport.closed) return true;
-    queueMicrotask(() =>
-      link.peer.close(new PeerGoneError(`worker ${link.id} is gone (its IPC channel closed)`)),
-    );
-    return false;
-  }
-
-  #setState(link: Link, state: WorkerState): void {
-    if (link.state === state || link.state === 'exited') return;
-    link.state = state;
-    this.#changed(link);
-  }
-
-  #changed(link: Link): void {
-    this.#notify(link);
-    this.#announcePeers();
-  }
-
-  #notify(link: Link): void {
-    for (const watcher of [...this.#watchers]) watcher(toInfo(link));
-  }
-
-  /** Pushes the worker list to every worker, so `peers()` on the worker side is synchronous. */
-  #announcePeers(): void {
-    announcePeers(this.#links.values());
+    return this.#links.find(worker, what);
   }
 
   #onEvent(link: Link, message: EventMessage): void {
     const checked = this.#hub.checkIncoming(message, `worker ${link.id}`);
     if (!checked) return;
     if (message.to === 'all') {
-      const targets = this.#readyLinks().filter((target) => message.self || target.id !== link.id);
+      const targets = this.#links.ready().filter((target) => message.self || target.id !== link.id);
       void fanOut(targets, { $cb: 1, k: 'evt', n: message.n, p: checked.payload, f: link.id });
       return;
     }
