@@ -95,35 +95,37 @@ export class Peer {
   constructor(options: PeerOptions) {
     this.#options = options;
     this.#transport = options.transport;
+    const localName = () => this.#localName;
+    const isClosed = () => this.#closedWith !== undefined;
     const out = new Outbound(this.#transport, options.remoteName);
     this.#out = out;
     this.#calls = new PendingCalls({
       outbound: out,
       // Ids carry the instance: a forged or stray reply cannot guess a pending call's id.
       idPrefix: `${this.#instance}:`,
-      localName: () => this.#localName,
+      localName,
       connected: () => this.connected,
       abandonedSettled: () => options.hooks.abandonedSettled?.(),
     });
     this.#incoming = new IncomingCalls({
-      localName: () => this.#localName,
+      localName,
       remoteName: options.remoteName,
       remoteCaller: options.remoteCaller,
       trustRelayedCaller: options.trustRelayedCaller ?? false,
       resolve: options.hooks.resolve,
       relay: options.hooks.relay,
       send: (reply, done) => out.post(reply, done),
-      isClosed: () => this.#closedWith !== undefined,
+      isClosed,
     });
     const inbound = new Inbound({
       remoteName: options.remoteName,
-      localName: () => this.#localName,
+      localName,
       calls: this.#calls,
       incoming: this.#incoming,
       outbound: out,
       hooks: options.hooks,
       hello: (message) => this.#receiveHello(message),
-      isClosed: () => this.#closedWith !== undefined,
+      isClosed,
     });
     this.#unsubscribe = [
       this.#transport.onMessage((value) => inbound.receive(value)),
