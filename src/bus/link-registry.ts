@@ -109,6 +109,7 @@ export class LinkRegistry {
     }
   }
 
+  /** Moves `link` to `state` and tells everyone; nothing moves an `exited` link. */
   setState(link: Link, state: WorkerState): void {
     if (link.state === state || link.state === 'exited') return;
     link.state = state;

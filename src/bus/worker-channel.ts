@@ -12,6 +12,7 @@ import { detectParent, type WorkerParent } from './worker-parent.js';
 export interface WorkerChannel {
   /** Who runs this process; `clusterbus` for a custom transport (its other end is a bus). */
   parent: WorkerParent;
+  /** The channel itself. */
   transport: Transport;
   /** Gives up the claim on the process's IPC channel (a no-op when the bus did not take it). */
   release(): void;
