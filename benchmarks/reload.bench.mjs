@@ -260,7 +260,9 @@ async function main() {
   );
 
   for (const row of scaling) {
-    console.log(`  ${row.size} workers: ${row.batches} batches, ${row.medianMs} ms, ${row.msPerBatch} ms per batch`);
+    console.log(
+      `  ${row.size} workers: ${row.batches} batches, ${row.medianMs} ms, ${row.msPerBatch} ms per batch`,
+    );
   }
 
   mkdirSync(out, { recursive: true });
