@@ -6,9 +6,9 @@
  * Everything posted in one turn of the event loop is queued and written at the end of that turn
  * (a microtask, never a timer), in order: as one batch envelope per write once the other end said
  * it reads them (up to `maxBatchBytes`; a large message goes alone; a message that cannot be
- * serialized fails alone), as single messages otherwise. A long turn writes what it has every
- * {@link EAGER_WRITE_AT} messages, so the other end starts on them while this one is still
- * producing. The send bound counts only what is really
+ * serialized fails alone), as single messages otherwise. A long turn writes what it has after
+ * {@link EAGER_WRITE_AT} messages (then after twice as many each time), so the other end starts on
+ * them while this one is still producing. The send bound counts only what is really
  * waiting for the channel: Node calls a send's callback a tick after a write that completed at
  * once, so counting until the callback would refuse a burst to an idle, fast receiver.
  */
@@ -64,6 +64,9 @@ interface Write {
  * lets the receiver start on the first ones while the sender produces the rest, so both run at
  * once. Measured at 64 in flight (medians of 5 runs, same machine, interleaved): every 8 121k
  * calls/s, 16 134k, 32 142k, once per turn 113k; nothing changes at 1 in flight (nothing reaches it).
+ * Within one turn the next eager write waits for twice as many as the last (32, 64, 128, …): a
+ * pool handing out 4 000 tasks at once then makes 7 writes per worker instead of 63, measured
+ * 1.35× the tasks/s, with the same early start.
  */
 export const EAGER_WRITE_AT = 32;
 
@@ -92,6 +95,9 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
   let queue: Message[] = [];
   let callbacks: Done[] = [];
   let scheduled = false;
+  // Where this turn's next eager write happens: doubles after each, so a burst of thousands of
+  // messages in one turn still starts early but costs a handful of writes, not one per 32.
+  let eagerAt = EAGER_WRITE_AT;
   // Written this turn: a write that completed at once is called back on the next tick, so these
   // are not known to be waiting until the end-of-turn check.
   let unconfirmed = 0;
@@ -264,6 +270,7 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
   /** The end of the turn. */
   const flushQueue = () => {
     scheduled = false;
+    eagerAt = EAGER_WRITE_AT;
     writeQueued();
   };
 
@@ -284,7 +291,8 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
     }
     queue.push(message);
     callbacks.push(done);
-    if (queue.length >= EAGER_WRITE_AT) {
+    if (queue.length >= eagerAt) {
+      eagerAt *= 2;
       // The microtask already scheduled writes what comes after, at the end of the turn.
       writeQueued();
       return;

@@ -139,25 +139,27 @@ describe('the outbound batcher', () => {
     transport.dispose();
   });
 
-  it('writes every EAGER_WRITE_AT messages during a long turn, so the receiver can start on them', async () => {
+  it('writes after EAGER_WRITE_AT messages during a long turn, then after twice as many each time', async () => {
     const rec = recordingChannel();
     const transport = createTransport(rec.channel);
     transport.useBatches?.(true);
-    const names = Array.from({ length: 2 * EAGER_WRITE_AT + 8 }, (_, i) => `e${i}`);
+    const first = EAGER_WRITE_AT;
+    const second = first + 2 * EAGER_WRITE_AT;
+    const names = Array.from({ length: second + 10 }, (_, i) => `e${i}`);
     const { seen, done } = outcomes();
     for (const [i, n] of names.entries()) {
       transport.post(event(n), done(n));
       // Written the moment the queue reaches the threshold, not at the end of the turn.
-      expect(rec.writes).toHaveLength(Math.floor((i + 1) / EAGER_WRITE_AT));
+      expect(rec.writes).toHaveLength(i + 1 < first ? 0 : i + 1 < second ? 1 : 2);
     }
     await nextTurn();
-    expect(rec.shape()).toEqual([
-      names.slice(0, EAGER_WRITE_AT),
-      names.slice(EAGER_WRITE_AT, 2 * EAGER_WRITE_AT),
-      names.slice(2 * EAGER_WRITE_AT),
-    ]);
+    expect(rec.shape()).toEqual([names.slice(0, first), names.slice(first, second), names.slice(second)]);
     expect(seen).toEqual(names.map((n) => `${n}:ok`));
     expect(transport.pendingSends).toBe(0);
+    // The next turn starts over at EAGER_WRITE_AT.
+    for (const n of names.slice(0, first)) transport.post(event(n), () => {});
+    expect(rec.writes).toHaveLength(4);
+    await nextTurn();
     transport.dispose();
   });
 
