@@ -15,6 +15,7 @@ import {
   type Peer,
   PROTOCOL_VERSION,
   RemoteError,
+  type Transport,
 } from '../src/index.js';
 import { memoryCluster, until } from './helpers/memory.js';
 
@@ -291,14 +292,7 @@ describe('wire hygiene', () => {
         if (message.k === 'ctl') instance = message.d?.instance ?? '';
         else if (message.id !== undefined) ids.add(`${instance}/${message.id}`);
       });
-      const peer = createPeer({
-        transport: pair.a,
-        localName: 'a',
-        remoteName: 'b',
-        remoteCaller: { kind: 'primary' },
-        timeout: 0,
-        hooks: hooks(),
-      });
+      const peer = barePeer(pair.a, 0);
       pair.inject('a', { $cb: 1, k: 'ctl', c: 'hello', d: { instance: 'b', ack: true } });
       await until(() => peer.connected);
       for (let i = 0; i < 50; i++) void peer.call('x', undefined).catch(() => {});
@@ -323,14 +317,7 @@ describe('an end that never says hello', () => {
     cleanup.push(async () => pair.close());
     const seen: Array<{ k: string; c?: string; id?: string }> = [];
     pair.b.onMessage((value) => seen.push(value as { k: string; c?: string; id?: string }));
-    const peer = createPeer({
-      transport: pair.a,
-      localName: 'a',
-      remoteName: 'b',
-      remoteCaller: { kind: 'primary' },
-      timeout: 60_000,
-      hooks: hooks(),
-    });
+    const peer = barePeer(pair.a, 60_000);
     cleanup.push(async () => peer.close());
     const held = peer.call('x', undefined);
     const heldEvent = peer.sendEvent({ $cb: 1, k: 'evt', n: 'tick' });
@@ -365,6 +352,18 @@ describe('errors on the wire', () => {
     expect(errorToWire('just a string')).toEqual({ name: 'Error', message: 'just a string' });
   });
 });
+
+/** A peer named `a` that calls `b`, with no handlers of its own. */
+function barePeer(transport: Transport, timeout: number): Peer {
+  return createPeer({
+    transport,
+    localName: 'a',
+    remoteName: 'b',
+    remoteCaller: { kind: 'primary' },
+    timeout,
+    hooks: hooks(),
+  });
+}
 
 function hooks(overrides: Partial<Parameters<typeof createPeer>[0]['hooks']> = {}) {
   return {
