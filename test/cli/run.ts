@@ -8,9 +8,9 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach } from 'vitest';
+import { readLines } from '../helpers/lines.js';
 import { isAlive, waitGone } from '../supervisor/cluster-helpers.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -98,39 +98,15 @@ export function useCli(): Cli {
         env: { ...env, ...options.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const lines: string[] = [];
-      const waiters = new Set<() => void>();
-      for (const stream of [child.stdout!, child.stderr!]) {
-        createInterface({ input: stream }).on('line', (line) => {
-          lines.push(line);
-          for (const wake of [...waiters]) wake();
-        });
-      }
+      const output = readLines([child.stdout!, child.stderr!]);
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       const started: RunningCli = {
         child,
-        lines,
+        lines: output.lines,
         exited,
         seenPids: new Set(),
         waitFor(pattern, timeoutMs = 45_000) {
-          return new Promise((resolve, reject) => {
-            const check = () => {
-              const hit = lines.find((line) => pattern.test(line));
-              if (!hit) return;
-              waiters.delete(check);
-              clearTimeout(timer);
-              resolve(hit);
-            };
-            const timer = setTimeout(() => {
-              waiters.delete(check);
-              reject(
-                new Error(`no line matching ${pattern} within ${timeoutMs} ms; output:\n${lines.join('\n')}`),
-              );
-            }, timeoutMs);
-            waiters.add(check);
-            exited.then(() => setTimeout(check, 50));
-            check();
-          });
+          return output.waitFor((line) => pattern.test(line), timeoutMs, `a line matching ${pattern}`);
         },
       };
       running.add(started);

@@ -5,10 +5,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { type Supervisor, startCluster } from '../../src/index.js';
 import { type FleetContract, fleetContract } from '../fixtures/fleet-contract.js';
 import { fixturePath } from './cluster.js';
+import { parseJsonLine, readLines } from './lines.js';
 
 /** One host process. */
 export interface HostProcess {
@@ -39,50 +39,16 @@ export async function spawnHost(
     env: { ...process.env, FLEET_HOST: name, FLEET_SERVERS: servers, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const lines: Array<Record<string, unknown>> = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    try {
-      lines.push(JSON.parse(text) as Record<string, unknown>);
-    } catch {
-      return;
-    }
-    for (const wake of [...waiters]) wake();
-  });
-  const exited = once(child, 'exit').then(() => {
-    for (const wake of [...waiters]) wake();
-  });
+  const output = readLines<Record<string, unknown>>([child.stdout!], parseJsonLine);
+  const exited = once(child, 'exit').then(() => {});
   const host: HostProcess = {
     name,
     child,
     pid: child.pid!,
-    lines,
+    lines: output.lines,
     exited,
     waitFor(predicate, timeoutMs = 20_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const line = lines.find(predicate);
-          if (line) {
-            done();
-            resolve(line);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            done();
-            reject(
-              new Error(`host ${name} exited before printing the line waited for: ${JSON.stringify(lines)}`),
-            );
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`host ${name}: timed out waiting for a line; got ${JSON.stringify(lines)}`));
-        }, timeoutMs);
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
+      return output.waitFor(predicate, timeoutMs, `host ${name}: the line waited for`);
     },
   };
   hosts.add(host);

@@ -3,11 +3,11 @@
  * systemd), and forked by a parent that has an IPC channel but no clusterbus bus.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { childProcessTransport, createPrimaryBus } from '../../src/index.js';
 import { contract } from '../fixtures/contract.js';
 import { fixturePath } from '../helpers/cluster.js';
+import { parseJsonLine, readLines } from '../helpers/lines.js';
 
 const running = new Set<ChildProcess>();
 afterEach(() => {
@@ -19,33 +19,13 @@ afterEach(() => {
 /** Collects the JSON lines a fixture prints; `next(event)` waits for one. */
 function watch(child: ChildProcess) {
   running.add(child);
-  const lines: any[] = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (!line.startsWith('{')) return;
-    lines.push(JSON.parse(line));
-    for (const wake of [...waiters]) wake();
-  });
+  const output = readLines([child.stdout!], parseJsonLine);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const next = (event: string, timeoutMs = 20_000) =>
-    new Promise<any>((resolve, reject) => {
-      const check = () => {
-        const hit = lines.find((line) => line.event === event);
-        if (!hit) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve(hit);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`no "${event}" line within ${timeoutMs} ms: ${JSON.stringify(lines)}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
-  return { lines, next, exited };
+    output.waitFor((line) => line.event === event, timeoutMs, `the worker's "${event}" line`);
+  return { lines: output.lines, next, exited };
 }
 
 describe('a worker run by plain node (no IPC channel)', { timeout: 90_000 }, () => {

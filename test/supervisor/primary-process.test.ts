@@ -4,9 +4,9 @@
  * a Ctrl-C to the whole process group does not kill the workers before the primary drains them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixturePath } from '../helpers/cluster.js';
+import { parseJsonLine, readLines } from '../helpers/lines.js';
 import { isAlive, waitGone } from './cluster-helpers.js';
 
 const running = new Set<ChildProcess>();
@@ -29,34 +29,11 @@ function spawnPrimary(options: { detached?: boolean } = {}): Primary {
     detached: options.detached ?? false,
   });
   running.add(child);
-  const lines: any[] = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    lines.push(JSON.parse(line));
-    for (const wake of [...waiters]) wake();
-  });
+  const output = readLines([child.stdout!], parseJsonLine);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const next = (event: string, timeoutMs = 20_000) =>
-    new Promise<any>((resolve, reject) => {
-      let seen = 0;
-      const check = () => {
-        const hit = lines.slice(seen).find((line) => line.event === event);
-        seen = lines.length;
-        if (!hit) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve(hit);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(
-          new Error(`the primary printed no "${event}" within ${timeoutMs} ms: ${JSON.stringify(lines)}`),
-        );
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
-  return { child, lines, next, exited };
+    output.waitFor((line) => line.event === event, timeoutMs, `the primary's "${event}" line`);
+  return { child, lines: output.lines, next, exited };
 }
 
 describe('a supervised primary process', () => {
