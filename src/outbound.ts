@@ -17,7 +17,7 @@ import {
   OverloadedError,
   PeerGoneError,
 } from './errors.js';
-import type { Message } from './protocol.js';
+import { isNewWork, type Message } from './protocol.js';
 import type { Transport } from './transports/transport.js';
 
 /** Messages held for an end that has not said hello yet, before sends fail with OVERLOADED. */
@@ -160,9 +160,4 @@ export function sendFailure(error: unknown, what: string): BusError {
   return new PeerGoneError(`${what} failed: ${(error as Error)?.message ?? String(error)}`, {
     cause: error,
   });
-}
-
-/** Requests and events: what a bound or a refusal may turn away (never what is owed). */
-function isNewWork(message: Message): boolean {
-  return message.k === 'req' || message.k === 'evt';
 }

@@ -342,6 +342,14 @@ export function helloFeatures(data: unknown): ReadonlySet<string> {
 
 const NO_FEATURES: ReadonlySet<string> = new Set();
 
+/**
+ * Requests and events: new work, which a send bound or a refusal may turn away. Replies, cancels
+ * and control messages are owed to the other end and always go out (trap 11).
+ */
+export function isNewWork(message: Message): boolean {
+  return message.k === 'req' || message.k === 'evt';
+}
+
 /** True when `value` is one of our batch envelopes (whatever its contents). Cheap: the hot path asks. */
 export function isBatch(value: unknown): value is { $cb: unknown; k: 'batch' } {
   return (

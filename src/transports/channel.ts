@@ -13,7 +13,7 @@
  * once, so counting until the callback would refuse a burst to an idle, fast receiver.
  */
 import { OverloadedError, PeerGoneError, ValidationError } from '../errors.js';
-import type { BatchMessage, Message, WireMessage } from '../protocol.js';
+import { type BatchMessage, isNewWork, type Message, type WireMessage } from '../protocol.js';
 import { microtask } from './microtask.js';
 import { estimateMessageSize } from './size.js';
 import {
@@ -72,11 +72,6 @@ export const EAGER_WRITE_AT = 32;
 
 /** Codes Node uses when the other end of the channel is gone. */
 const GONE_CODES = new Set(['ERR_IPC_CHANNEL_CLOSED', 'EPIPE', 'ECONNRESET', 'ERR_IPC_DISCONNECTED']);
-
-/** Only new work may be refused by the bound; replies, cancels and control are owed (trap 11). */
-function isNewWork(message: Message): boolean {
-  return message.k === 'req' || message.k === 'evt';
-}
 
 /** Wraps a {@link RawChannel} into a {@link Transport}. */
 export function createTransport(channel: RawChannel, options?: ChannelOptions): Transport {
