@@ -14,6 +14,7 @@ import {
   type ServedProcedure,
 } from './call.js';
 import { type BusError, ClosedError, PeerGoneError } from './errors.js';
+import type { CallSignal, LazyAbort } from './handler-context.js';
 import { Inbound } from './inbound.js';
 import { Outbound, sendFailure } from './outbound.js';
 import { PendingCalls, RawReplyError } from './pending-calls.js';
@@ -37,8 +38,8 @@ import { validate } from './validate.js';
 export interface PeerHooks {
   /** Finds the handler for a method; `undefined` means NO_HANDLER. */
   resolve(method: string): ServedProcedure | undefined;
-  /** A request carrying `to` (a relay); only the primary implements it. */
-  relay?(request: RequestMessage, signal: AbortSignal): Promise<ReplyMessage>;
+  /** A request carrying `to` (a relay); only the primary implements it. `abort` is the served call's. */
+  relay?(request: RequestMessage, abort: LazyAbort): Promise<ReplyMessage>;
   /** An event arrived (not yet validated). */
   event(message: EventMessage): void;
   /** A control message other than the handshake arrived. */
@@ -219,7 +220,7 @@ export class Peer {
     method: string,
     input: unknown,
     options: {
-      signal: AbortSignal;
+      signal: CallSignal;
       from?: number | undefined;
       timeout?: number | undefined;
       to?: RelayTarget;
@@ -228,7 +229,10 @@ export class Peer {
     const { signal, from, timeout = 0, to } = options;
     const route: CallRoute = { relayFrom: from, forward: true };
     if (to !== undefined) route.to = to;
-    return this.call(method, input, { timeout, signal }, route)
+    // Straight to the pending calls: nothing to validate here, and the served call's LazyAbort
+    // cancels it without an AbortController (`timeout` comes from a decoded request: a number ≥ 0).
+    return this.#calls
+      .dispatch(method, input, signal, timeout, route, this.#options.remoteName)
       .then((o): ReplyMessage => ({ $cb: 1, k: 'res', id: '', o }))
       .catch((error: unknown): ReplyMessage => {
         if (error instanceof RawReplyError) return error.reply;

@@ -24,6 +24,7 @@ import {
   ValidationError,
   type WireError,
 } from './errors.js';
+import { type CallSignal, listenForAbort, stopListeningForAbort } from './handler-context.js';
 import { type Outbound, sendFailure } from './outbound.js';
 import type { ReplyMessage, RequestMessage } from './protocol.js';
 import { busErrorReply } from './serve.js';
@@ -53,7 +54,7 @@ interface PendingCall extends Expiring {
   raw: boolean;
   resolve(value: unknown): void;
   reject(error: unknown): void;
-  signal: AbortSignal | undefined;
+  signal: CallSignal | undefined;
   onAbort: (() => void) | undefined;
 }
 
@@ -93,7 +94,7 @@ export class PendingCalls {
   dispatch(
     method: string,
     input: unknown,
-    signal: AbortSignal | undefined,
+    signal: CallSignal | undefined,
     timeout: number,
     route: CallRoute,
     targetName: string,
@@ -146,7 +147,7 @@ export class PendingCalls {
           this.#cancel(id, isBusError(reason) && reason.code === 'TIMEOUT' ? 'timeout' : 'aborted');
           reject(new AbortedError(`call "${method}" to ${targetName} was aborted`, { cause: reason }));
         };
-        signal.addEventListener('abort', entry.onAbort, { once: true });
+        listenForAbort(signal, entry.onAbort);
       }
       this.#out.post(request, (error) => {
         if (!error || this.#pending.get(id) !== entry) return;
@@ -234,7 +235,7 @@ export class PendingCalls {
   #forget(id: string, entry: PendingCall): void {
     this.#pending.delete(id);
     this.#deadlines.settle(entry);
-    if (entry.onAbort) entry.signal?.removeEventListener('abort', entry.onAbort);
+    if (entry.onAbort && entry.signal) stopListeningForAbort(entry.signal, entry.onAbort);
   }
 
   #cancel(id: string, reason: 'aborted' | 'timeout'): void {

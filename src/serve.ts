@@ -25,7 +25,7 @@ export interface ServeHost {
   /** Finds the handler for a method; `undefined` means NO_HANDLER. */
   resolve(method: string): ServedProcedure | undefined;
   /** Relays a request carrying `to` (only the primary can). */
-  readonly relay?: ((request: RequestMessage, signal: AbortSignal) => Promise<ReplyMessage>) | undefined;
+  readonly relay?: ((request: RequestMessage, abort: LazyAbort) => Promise<ReplyMessage>) | undefined;
   /** Writes one reply. */
   send(reply: ReplyMessage, done: (error?: Error) => void): void;
   /** True once the link is closed: replies are no longer written. */
@@ -104,7 +104,7 @@ export class IncomingCalls {
 
   #relay(request: RequestMessage, abort: LazyAbort): ReplyMessage | Promise<ReplyMessage> {
     const relay = this.#host.relay;
-    if (relay) return relay(request, abort.signal);
+    if (relay) return relay(request, abort);
     return busErrorReply(
       new NoHandlerError(
         `call "${request.m}" asked ${this.#host.localName()} to relay it, which only the primary does`,

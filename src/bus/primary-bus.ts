@@ -14,6 +14,7 @@ import type {
   WorkerProcedures,
 } from '../contract.js';
 import { ClosedError, PeerGoneError } from '../errors.js';
+import type { CallSignal } from '../handler-context.js';
 import { assertCallOptionNames, assertOptionNames } from '../options-check.js';
 import { Peer } from '../peer.js';
 import type {
@@ -126,7 +127,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
       hello: { workerId: id },
       hooks: {
         resolve: (method) => this.#handlers(method),
-        relay: (request, signal) => relayRequest(link, request, signal, this.#registry),
+        relay: (request, abort) => relayRequest(link, request, abort, this.#registry),
         event: (message) => this.#onEvent(link, message),
         control: (message) => {
           this.#links.control(link, message);
@@ -265,7 +266,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
    * @internal Fleet mode: relays a request that came from another host (a link without a worker
    * id) to one of this host's workers, or gathers from all of them. Never rejects.
    */
-  relayExternal(request: RequestMessage, signal: AbortSignal): Promise<ReplyMessage> {
+  relayExternal(request: RequestMessage, signal: CallSignal): Promise<ReplyMessage> {
     return relayRequest(undefined, request, signal, this.#registry);
   }
 

@@ -5,6 +5,7 @@
  * worker id. A worker's call addressed to another host's worker (`h`) goes to the host relay.
  */
 import { errorToWire, NoHandlerError, PeerGoneError, ValidationError } from '../errors.js';
+import type { CallSignal } from '../handler-context.js';
 import type { Peer } from '../peer.js';
 import type { EventMessage, ReplyMessage, RequestMessage } from '../protocol.js';
 
@@ -17,7 +18,7 @@ export interface RelayLink {
 }
 
 /** Relays a worker's request addressed to a worker of another host (fleet mode). */
-export type HostRelay = (request: RequestMessage, signal: AbortSignal, from: number) => Promise<ReplyMessage>;
+export type HostRelay = (request: RequestMessage, signal: CallSignal, from: number) => Promise<ReplyMessage>;
 
 /** The primary's registry, as the relay needs it. */
 export interface RelayRegistry<L extends RelayLink> {
@@ -37,7 +38,7 @@ export interface RelayRegistry<L extends RelayLink> {
 export async function relayRequest<L extends RelayLink>(
   from: L | undefined,
   request: RequestMessage,
-  signal: AbortSignal,
+  signal: CallSignal,
   links: RelayRegistry<L>,
 ): Promise<ReplyMessage> {
   if (from && request.h !== undefined) {

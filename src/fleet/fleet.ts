@@ -21,6 +21,7 @@ import type {
   WorkerProcedures,
 } from '../contract.js';
 import { type BusError, ClosedError, NotReadyError, PeerGoneError, ValidationError } from '../errors.js';
+import type { CallSignal, LazyAbort } from '../handler-context.js';
 import { assertCallOptionNames } from '../options-check.js';
 import type { Peer } from '../peer.js';
 import type { RunOptions } from '../pool/options.js';
@@ -419,13 +420,14 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
   // ---- serving other hosts ------------------------------------------------------------------------
 
   /** A request from another host: one of this host's workers, all of them, or the pool. */
-  #serve(request: RequestMessage, signal: AbortSignal): Promise<ReplyMessage> {
-    if (request.to === POOL_TARGET) return this.#pool.serve(request, signal);
-    return this.#member.bus.relayExternal(request, signal);
+  #serve(request: RequestMessage, abort: LazyAbort): Promise<ReplyMessage> {
+    // A pool task runs through the pool's public API, which takes an AbortSignal.
+    if (request.to === POOL_TARGET) return this.#pool.serve(request, abort.signal);
+    return this.#member.bus.relayExternal(request, abort);
   }
 
   /** A local worker's call to a worker of another host: forwarded raw over that host's peer. */
-  async #relayFromWorker(request: RequestMessage, signal: AbortSignal, from: number): Promise<ReplyMessage> {
+  async #relayFromWorker(request: RequestMessage, signal: CallSignal, from: number): Promise<ReplyMessage> {
     const host = request.h as string;
     try {
       const peer = this.#takingWork(

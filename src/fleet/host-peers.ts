@@ -4,6 +4,7 @@
  * closed — failing its pending calls with PEER_GONE — when the fleet says the host is gone.
  */
 import type { BusError } from '../errors.js';
+import type { LazyAbort } from '../handler-context.js';
 import { Peer } from '../peer.js';
 import type { ReplyMessage, RequestMessage } from '../protocol.js';
 import {
@@ -25,7 +26,7 @@ export interface HostPeersOptions {
   /** False while the NATS connection is down. */
   connected(): boolean;
   /** Serves a request another host sent (a relay to a worker, a gather, a pool task). */
-  serve(request: RequestMessage, signal: AbortSignal): Promise<ReplyMessage>;
+  serve(request: RequestMessage, abort: LazyAbort): Promise<ReplyMessage>;
   /** Reports what no caller can be told about (a malformed message). */
   error(error: BusError): void;
 }
@@ -69,7 +70,7 @@ export class HostPeers {
       hooks: {
         // Another host's primary addresses this host's workers; it serves no procedures itself.
         resolve: () => undefined,
-        relay: (request, signal) => this.#options.serve(request, signal),
+        relay: (request, abort) => this.#options.serve(request, abort),
         event: () => {},
         control: () => {},
         error: (error) => this.#options.error(error),
