@@ -5,8 +5,9 @@
  * bus: `bus.broadcast('tick', { n })`; each worker's `bus.on('tick')` answers `bus.emit('ack', { n })`
  *      — so both directions go through the bus (validated on send and on receipt).
  *
- * One broadcast in flight, N = 2 then 4 workers (the 2 extra are forked between the cases),
- * json then advanced serialization. Ratio = bus time per broadcast ÷ raw time per broadcast.
+ * One broadcast in flight, then 64 (a service fanning out invalidations under load), N = 2 then
+ * 4 workers (the 2 extra are forked between the cases), json then advanced serialization. Ratio =
+ * bus time per broadcast ÷ raw time per broadcast.
  */
 import { createPrimaryBus } from '../dist/index.js';
 import { makeContract } from './fixtures/ipc-contract.mjs';
@@ -22,6 +23,8 @@ import {
 
 const SERIALIZATIONS = ['json', 'advanced'];
 const SIZES = [2, 4];
+/** One broadcast at a time (latency), then 64 (throughput: what one turn writes goes out together). */
+const IN_FLIGHT = [1, 64];
 
 /** seq → { left, done }: one entry per broadcast waiting for its acks. */
 function ackCounter() {
@@ -73,9 +76,14 @@ async function main() {
           bus.broadcast('tick', { n: seq }).catch(done);
         },
       };
-      const measured = await compare(variants, { ...args, inFlight: 1 });
-      printCase(`broadcast to ${size} workers, ${serialization}, until all acked`, measured);
-      cases.push({ scenario: 'broadcast', inFlight: 1, serialization, workers: size, ...measured });
+      for (const inFlight of IN_FLIGHT) {
+        const measured = await compare(variants, { ...args, inFlight });
+        printCase(
+          `broadcast to ${size} workers, ${serialization}, ${inFlight} in flight, until all acked`,
+          measured,
+        );
+        cases.push({ scenario: 'broadcast', inFlight, serialization, workers: size, ...measured });
+      }
     }
     await stopWorkers(workers);
   }

@@ -5,8 +5,9 @@
  * bus: `bus.callAll('echo', i)` — N validated calls with their own ids and timers, one settled
  *      result per worker.
  *
- * One gather in flight, N = 2 then 4 workers (the 2 extra are forked between the cases), json
- * then advanced serialization. Ratio = bus time per gather ÷ raw time per gather.
+ * One gather in flight, then 64 (a dashboard polling under load), N = 2 then 4 workers (the 2
+ * extra are forked between the cases), json then advanced serialization. Ratio = bus time per
+ * gather ÷ raw time per gather.
  */
 import { createPrimaryBus } from '../dist/index.js';
 import { makeContract, payload } from './fixtures/ipc-contract.mjs';
@@ -22,6 +23,8 @@ import {
 
 const SERIALIZATIONS = ['json', 'advanced'];
 const SIZES = [2, 4];
+/** One gather at a time (latency), then 64 (throughput: what one turn writes goes out together). */
+const IN_FLIGHT = [1, 64];
 
 async function main() {
   const args = parseArgs();
@@ -57,9 +60,11 @@ async function main() {
           }, done);
         },
       };
-      const measured = await compare(variants, { ...args, inFlight: 1 });
-      printCase(`callAll over ${size} workers, ${serialization}`, measured);
-      cases.push({ scenario: 'callAll', inFlight: 1, serialization, workers: size, ...measured });
+      for (const inFlight of IN_FLIGHT) {
+        const measured = await compare(variants, { ...args, inFlight });
+        printCase(`callAll over ${size} workers, ${serialization}, ${inFlight} in flight`, measured);
+        cases.push({ scenario: 'callAll', inFlight, serialization, workers: size, ...measured });
+      }
     }
     await stopWorkers(workers);
   }

@@ -45,6 +45,8 @@ export interface CallOptions {
 export interface CallRoute {
   /** The procedure's schemas, for validation on both sides of the wire. Omit for unvalidated calls. */
   def?: ProcedureDef | undefined;
+  /** The input was validated against `def` already (a gather checks it once for every worker). */
+  inputChecked?: boolean;
   /** Ask the primary to relay the call. */
   to?: number | 'all';
   /** Fleet mode: with `to`, the host whose worker it is. */

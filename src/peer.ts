@@ -180,7 +180,10 @@ export class Peer {
     return this.#transport;
   }
 
-  /** Makes a call. Input is validated here before sending and again on receipt. */
+  /**
+   * Makes a call. Input is validated here before sending (unless `route.inputChecked`: a gather
+   * validates once for every worker) and again on receipt.
+   */
   call(
     method: string,
     input: unknown,
@@ -193,13 +196,14 @@ export class Peer {
     assertTimeout(timeout, `call "${method}"`);
     let checkedInput: unknown;
     try {
-      checkedInput = route.def
-        ? validate(route.def.input, input, () => ({
-            what: 'input',
-            subject: `call "${method}"`,
-            side: `on ${this.#localName} before sending`,
-          }))
-        : input;
+      checkedInput =
+        route.def && !route.inputChecked
+          ? validate(route.def.input, input, () => ({
+              what: 'input',
+              subject: `call "${method}"`,
+              side: `on ${this.#localName} before sending`,
+            }))
+          : input;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -243,9 +247,17 @@ export class Peer {
   /** Sends an event (already validated by the bus). */
   sendEvent(message: EventMessage): Promise<void> {
     if (this.#closedWith) return Promise.reject(this.#closedWith);
-    return this.#out.write(message).catch((error: unknown) => {
-      throw sendFailure(error, `event "${message.n}" to ${this.#options.remoteName}`);
-    });
+    return new Promise((resolve, reject) =>
+      this.#out.post(message, (error) =>
+        error ? reject(sendFailure(error, `event "${message.n}" to ${this.#options.remoteName}`)) : resolve(),
+      ),
+    );
+  }
+
+  /** {@link sendEvent} without a promise, for a fan-out to many links: `done` gets the failure. */
+  postEvent(message: EventMessage, done: (error?: Error) => void): void {
+    if (this.#closedWith) done(this.#closedWith);
+    else this.#out.post(message, done);
   }
 
   /** Sends a control message. */

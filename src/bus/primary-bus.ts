@@ -27,7 +27,7 @@ import type {
 import { clusterWorkerTransport } from '../transports/cluster-worker.js';
 import type { Transport, TransportOptions } from '../transports/transport.js';
 import { type ErrorListener, EventHub, type EventListener, type EventSubscriber } from './event-hub.js';
-import { type GatherOptions, type GatherResult, gather } from './gather.js';
+import { type GatherOptions, type GatherResult, gatherInput } from './gather.js';
 import { resolveHandlers } from './handlers.js';
 import { LinkRegistry } from './link-registry.js';
 import { type Link, toInfo, type WorkerInfo } from './links.js';
@@ -55,6 +55,8 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   readonly #transportOptions: TransportOptions;
   readonly #handlers: ReturnType<typeof resolveHandlers>;
   readonly #workerRoute: ReturnType<typeof routeTable>;
+  /** The same routes for a gather's calls, whose input `callAll` validated once for all. */
+  readonly #gatherRoute: ReturnType<typeof routeTable>;
   readonly #links = new LinkRegistry((worker) => this.attach(worker));
   readonly #controlListeners = new Set<(id: number, message: ControlMessage) => void>();
   readonly #onFork = (worker: Worker) => this.attach(worker);
@@ -77,6 +79,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     this.#handlers = resolveHandlers(contract.primary, options.handlers, 'createPrimaryBus', 'primary');
     this.#hub = new EventHub(contract.events, () => 'the primary');
     this.#workerRoute = routeTable(contract.worker);
+    this.#gatherRoute = routeTable(contract.worker, { inputChecked: true });
     if (options.autoAttach ?? true) {
       if (!cluster.isPrimary) {
         throw new TypeError(
@@ -183,9 +186,10 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
     if (route.def === undefined) {
       return Promise.reject(unknownMethodError(method, this.#contract, 'worker', 'callAll()'));
     }
-    return gather(this.#links.ready(), (link) => link.peer.call(method, input, options, route)) as Promise<
-      GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]
-    >;
+    const checkedRoute = this.#gatherRoute(method);
+    return gatherInput(this.#links.ready(), route.def.input, input, `call "${method}"`, (link, checked) =>
+      link.peer.call(method, checked, options, checkedRoute),
+    ) as Promise<GatherResult<CallOutput<WorkerProcedures<C>[M]>>[]>;
   }
 
   /**

@@ -96,16 +96,19 @@ function errorReply(request: RequestMessage, error: Error): ReplyMessage {
 
 /**
  * Sends one event to every target and resolves with the ids it was written to. A worker that is
- * gone or going is skipped without an error, as broadcasts document.
+ * gone or going is skipped without an error, as broadcasts document. One promise however many
+ * targets: the write callbacks count down.
  */
-export async function fanOut(targets: readonly RelayLink[], message: EventMessage): Promise<number[]> {
-  const sent = await Promise.all(
-    targets.map((link) =>
-      link.peer.sendEvent(message).then(
-        () => link.id,
-        () => undefined,
-      ),
-    ),
-  );
-  return sent.filter((id): id is number => id !== undefined);
+export function fanOut(targets: readonly RelayLink[], message: EventMessage): Promise<number[]> {
+  if (targets.length === 0) return Promise.resolve([]);
+  return new Promise((resolve) => {
+    const written: boolean[] = new Array(targets.length).fill(false);
+    let left = targets.length;
+    targets.forEach((link, index) => {
+      link.peer.postEvent(message, (error) => {
+        if (!error) written[index] = true;
+        if (--left === 0) resolve(targets.filter((_, i) => written[i]).map((target) => target.id));
+      });
+    });
+  });
 }

@@ -5,14 +5,20 @@ import type { ContractShape, ProcedureMap } from '../contract.js';
 import { NoHandlerError } from '../errors.js';
 import { closestName } from '../options-check.js';
 
-/** Returns the route lookup for one side's procedures (unknown methods get an unvalidated route). */
-export function routeTable(procedures: ProcedureMap | undefined): (method: string) => CallRoute {
+/**
+ * Returns the route lookup for one side's procedures (unknown methods get an unvalidated route).
+ * `extra` goes into every route of the table (`{ inputChecked: true }` for a gather's calls).
+ */
+export function routeTable(
+  procedures: ProcedureMap | undefined,
+  extra?: Readonly<Partial<CallRoute>>,
+): (method: string) => CallRoute {
   const routes = new Map<string, CallRoute>();
   return (method) => {
     let route = routes.get(method);
     if (!route) {
       const def = procedures && Object.hasOwn(procedures, method) ? procedures[method] : undefined;
-      route = Object.freeze({ def });
+      route = Object.freeze({ ...extra, def });
       // Unknown names are not cached: a caller looping over bad names must not grow the map.
       if (def) routes.set(method, route);
     }

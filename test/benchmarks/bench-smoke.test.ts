@@ -98,11 +98,19 @@ describe('benchmarks/run.mjs --only=ipc- --quick', () => {
     expect(entry.growthMB).toEqual(expect.any(Number));
   });
 
-  it.each(['ipc-broadcast', 'ipc-callall'])('writes %s for 2 and 4 workers, both serializations', (name) => {
-    const doc = readResult(name);
-    const keys = doc.cases.map((entry: any) => `${entry.workers}/${entry.serialization}`);
-    expect(keys.sort()).toEqual(['2/advanced', '2/json', '4/advanced', '4/json']);
-  });
+  it.each(['ipc-broadcast', 'ipc-callall'])(
+    'writes %s for 2 and 4 workers, both serializations, 1 and 64 in flight',
+    (name) => {
+      const doc = readResult(name);
+      const keys = doc.cases.map((entry: any) => `${entry.workers}/${entry.serialization}/${entry.inFlight}`);
+      const expected = ['2', '4'].flatMap((workers) =>
+        ['advanced', 'json'].flatMap((serialization) =>
+          [1, 64].map((inFlight) => `${workers}/${serialization}/${inFlight}`),
+        ),
+      );
+      expect(keys.sort()).toEqual(expected.sort());
+    },
+  );
 
   it('writes the in-process overhead breakdown', () => {
     const doc = readResult('ipc-overhead');

@@ -53,6 +53,50 @@ describe('callAll', () => {
     );
   });
 
+  it("validates the input once for all workers: a bad one is every row's VALIDATION, and nothing is sent", async () => {
+    bus = createPrimaryBus(contract);
+    const workers = await forkReady(bus, 'echo-worker.ts', 2);
+    const gathering = bus.callAll('echo', { text: 42 } as never);
+    // Refused before anything was written: no call is pending on any link.
+    for (const worker of workers) expect(bus.worker(worker.id)?.inFlight).toBe(0);
+    const results = await gathering;
+    expect(results.map((result) => result.id).sort()).toEqual(workers.map((worker) => worker.id).sort());
+    for (const result of results) {
+      expect(result.ok).toBe(false);
+      if (result.ok) continue;
+      expect(result.error.code).toBe('VALIDATION');
+      expect(result.error.message).toMatch(
+        /^input of call "echo" failed validation on the primary before sending at "text": /,
+      );
+    }
+    // The same gather with good input reaches both.
+    const good = await bus.callAll('echo', { text: 'hi' });
+    expect(good.map((result) => result.ok)).toEqual([true, true]);
+  });
+
+  it('runs the input schema once however many workers it reaches', async () => {
+    const schema = contract.worker.echo.input;
+    let checks = 0;
+    const counted = {
+      '~standard': {
+        ...schema['~standard'],
+        validate: (value: unknown) => {
+          checks++;
+          return schema['~standard'].validate(value);
+        },
+      },
+    };
+    const countingContract = {
+      ...contract,
+      worker: { ...contract.worker, echo: { ...contract.worker.echo, input: counted } },
+    } as unknown as TestContract;
+    bus = createPrimaryBus(countingContract);
+    await forkReady(bus, 'echo-worker.ts', 3);
+    const results = await bus.callAll('echo', { text: 'once' });
+    expect(results.map((result) => result.ok)).toEqual([true, true, true]);
+    expect(checks).toBe(1);
+  });
+
   it('resolves to [] when no worker is ready', async () => {
     bus = createPrimaryBus(contract);
     await expect(bus.callAll('stats')).resolves.toEqual([]);
