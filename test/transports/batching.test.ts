@@ -72,6 +72,32 @@ describe('the outbound batcher', () => {
     transport.dispose();
   });
 
+  it('writes what handling one incoming message posted as soon as its listeners return, as one batch', async () => {
+    let deliver: ((value: unknown) => void) | undefined;
+    const rec = recordingChannel();
+    rec.channel.listen = (onMessage) => {
+      deliver = onMessage;
+      return () => {};
+    };
+    const transport = createTransport(rec.channel);
+    transport.useBatches?.(true);
+    // A synchronous handler answers what arrived: its replies must not wait for the microtask.
+    transport.onMessage((value) => {
+      for (const n of value as string[]) transport.post(event(n), () => {});
+    });
+    deliver!(['a', 'b']);
+    expect(rec.shape()).toEqual([['a', 'b']]);
+    deliver!(['c']);
+    expect(rec.shape()).toEqual([['a', 'b'], 'c']);
+    // Posted outside a message's handling: still coalesced until the end of the turn.
+    transport.post(event('d'), () => {});
+    transport.post(event('e'), () => {});
+    expect(rec.shape()).toEqual([['a', 'b'], 'c']);
+    await nextTurn();
+    expect(rec.shape()).toEqual([['a', 'b'], 'c', ['d', 'e']]);
+    transport.dispose();
+  });
+
   it('sends a large message alone, between the batches of the small ones around it, in order', async () => {
     const rec = recordingChannel();
     const transport = createTransport(rec.channel, { maxBatchBytes: 4096 });
