@@ -235,13 +235,10 @@ export class Peer {
     if (to !== undefined) route.to = to;
     // Straight to the pending calls: nothing to validate here, and the served call's LazyAbort
     // cancels it without an AbortController (`timeout` comes from a decoded request: a number ≥ 0).
-    return this.#calls
-      .dispatch(method, input, signal, timeout, route, this.#options.remoteName)
-      .then((o): ReplyMessage => ({ $cb: 1, k: 'res', id: '', o }))
-      .catch((error: unknown): ReplyMessage => {
-        if (error instanceof RawReplyError) return error.reply;
-        return busErrorReply(error);
-      });
+    return this.#calls.dispatch(method, input, signal, timeout, route, this.#options.remoteName).then(
+      (o): ReplyMessage => ({ $cb: 1, k: 'res', id: '', o }),
+      (error: unknown): ReplyMessage => (error instanceof RawReplyError ? error.reply : busErrorReply(error)),
+    );
   }
 
   /** Sends an event (already validated by the bus). */

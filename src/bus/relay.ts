@@ -34,8 +34,10 @@ export interface RelayRegistry<L extends RelayLink> {
  * exist or has exited), gathers from every ready worker (`to: 'all'`, one row per worker), or —
  * for a worker's request naming another host — hands it to the fleet. `from` is the worker that
  * asked, or `undefined` for a request from another host. Never rejects: every outcome is a reply.
+ * Not `async`: a relayed call to one worker resolves with that worker's reply, with no extra hops
+ * on the way back (each one a few µs on a path that runs with cold caches).
  */
-export async function relayRequest<L extends RelayLink>(
+export function relayRequest<L extends RelayLink>(
   from: L | undefined,
   request: RequestMessage,
   signal: CallSignal,
@@ -59,24 +61,7 @@ export async function relayRequest<L extends RelayLink>(
     }
     if (request.h !== fleet.name) return fleet.relay(request, signal, from.id);
   }
-  if (request.to === 'all') {
-    const targets = links.ready().filter((target) => request.self || target.id !== from?.id);
-    // forward() never rejects: each worker's reply, success or failure, goes back as wire data.
-    const o = await Promise.all(
-      targets.map(async (target) => {
-        const reply = await target.peer.forward(request.m, request.i, {
-          signal,
-          from: from?.id,
-          timeout: request.t,
-        });
-        const row = { id: target.id, pid: target.pid };
-        return reply.k === 'res'
-          ? { ...row, ok: true, value: reply.o }
-          : { ...row, ok: false, error: reply.e, b: reply.b };
-      }),
-    );
-    return { $cb: 1, k: 'res', id: request.id, o };
-  }
+  if (request.to === 'all') return gatherAll(from, request, signal, links);
   const target = links.get(request.to as number);
   if (!target || target.state === 'exited') {
     const where = request.h === undefined ? '' : ` of host ${request.h}`;
@@ -90,8 +75,33 @@ export async function relayRequest<L extends RelayLink>(
   return target.peer.forward(request.m, request.i, { signal, from: from?.id });
 }
 
-function errorReply(request: RequestMessage, error: Error): ReplyMessage {
-  return { $cb: 1, k: 'err', id: request.id, e: errorToWire(error), b: true };
+/** `to: 'all'`: one row per ready worker (but the asker, unless `self`), as wire data. */
+async function gatherAll<L extends RelayLink>(
+  from: L | undefined,
+  request: RequestMessage,
+  signal: CallSignal,
+  links: RelayRegistry<L>,
+): Promise<ReplyMessage> {
+  const targets = links.ready().filter((target) => request.self || target.id !== from?.id);
+  // forward() never rejects: each worker's reply, success or failure, goes back as wire data.
+  const o = await Promise.all(
+    targets.map(async (target) => {
+      const reply = await target.peer.forward(request.m, request.i, {
+        signal,
+        from: from?.id,
+        timeout: request.t,
+      });
+      const row = { id: target.id, pid: target.pid };
+      return reply.k === 'res'
+        ? { ...row, ok: true, value: reply.o }
+        : { ...row, ok: false, error: reply.e, b: reply.b };
+    }),
+  );
+  return { $cb: 1, k: 'res', id: request.id, o };
+}
+
+function errorReply(request: RequestMessage, error: Error): Promise<ReplyMessage> {
+  return Promise.resolve({ $cb: 1, k: 'err', id: request.id, e: errorToWire(error), b: true });
 }
 
 /**
