@@ -65,14 +65,19 @@ describe('a worker run by plain node (no IPC channel)', { timeout: 90_000 }, () 
   });
 });
 
+/** The standalone fixture forked with an IPC channel but no bus behind it; the hello waits `helloMs`. */
+function forkWithoutBus(helloMs: number) {
+  const child = fork(fixturePath('standalone-worker.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: { ...process.env, HELLO_MS: String(helloMs) },
+  });
+  return { child, worker: watch(child) };
+}
+
 describe('a worker forked by a parent without a clusterbus bus', { timeout: 90_000 }, () => {
   it('ready() rejects with NO_PRIMARY saying no clusterbus primary answered, and isReady stays false', async () => {
-    const child = fork(fixturePath('standalone-worker.ts'), [], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-      env: { ...process.env, HELLO_MS: '500' },
-    });
-    const worker = watch(child);
+    const { child, worker } = forkWithoutBus(500);
     const ready = await worker.next('ready');
     expect(ready).toMatchObject({ ok: false, code: 'NO_PRIMARY', isReady: false });
     expect(ready.message).toMatch(/no clusterbus primary answered within 500 ms/);
@@ -87,12 +92,7 @@ describe('a worker forked by a parent without a clusterbus bus', { timeout: 90_0
   });
 
   it('a primary bus that attaches late is still welcome: it gets the held ready and calls work both ways', async () => {
-    const child = fork(fixturePath('standalone-worker.ts'), [], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-      env: { ...process.env, HELLO_MS: '300' },
-    });
-    const worker = watch(child);
+    const { child, worker } = forkWithoutBus(300);
     expect(await worker.next('call')).toMatchObject({ ok: false, code: 'NO_PRIMARY' });
     const bus = createPrimaryBus(contract, { autoAttach: false });
     try {
