@@ -23,8 +23,8 @@ export interface HandlerContext<Who extends Caller = Caller> {
   caller: Who;
   /** The procedure name. */
   method: string;
-  /** The call's correlation id. */
-  callId: string;
+  /** The call's correlation id: `<caller instance>:<counter>`, unique across respawns and restarts. */
+  readonly callId: string;
 }
 
 /** Per-call options. */

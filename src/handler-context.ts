@@ -1,5 +1,6 @@
 /** What a handler gets besides its input: the lazily made abort signal and the caller's identity. */
 import type { Caller, HandlerContext } from './call.js';
+import type { CallId } from './protocol.js';
 
 /**
  * The abort of one call being served. Its `AbortSignal` is made only when the handler reads
@@ -77,19 +78,35 @@ export function stopListeningForAbort(signal: CallSignal, listener: () => void):
   else signal.removeEventListener('abort', listener);
 }
 
-/** The `ctx` a handler receives; `signal` is created on first read. */
+/** The `ctx` a handler receives; `signal` and `callId` are made on first read. */
 export class CallContext implements HandlerContext {
   readonly #abort: LazyAbort;
+  readonly #id: CallId;
+  readonly #callerInstance: string | undefined;
+  /**
+   * @param id The wire id.
+   * @param callerInstance The caller's instance, from its hello: a numeric wire id is unique only
+   *   together with it.
+   */
   constructor(
     abort: LazyAbort,
     readonly caller: Caller,
     readonly method: string,
-    readonly callId: string,
+    id: CallId,
+    callerInstance: string | undefined,
   ) {
     this.#abort = abort;
+    this.#id = id;
+    this.#callerInstance = callerInstance;
   }
 
   get signal(): AbortSignal {
     return this.#abort.signal;
+  }
+
+  /** `<caller instance>:<counter>` whichever form the wire id took, so unique across restarts. */
+  get callId(): string {
+    const id = this.#id;
+    return typeof id === 'string' ? id : `${this.#callerInstance ?? '?'}:${id.toString(36)}`;
   }
 }

@@ -17,7 +17,7 @@ import {
   OverloadedError,
   PeerGoneError,
 } from './errors.js';
-import { isNewWork, type Message } from './protocol.js';
+import { type CallId, isNewWork, type Message } from './protocol.js';
 import type { Transport } from './transports/transport.js';
 
 /** Messages held for an end that has not said hello yet, before sends fail with OVERLOADED. */
@@ -38,7 +38,7 @@ export class Outbound {
   /** Messages written before the other end said hello; flushed in order once it does. */
   #held: HeldMessage[] | undefined = [];
   /** Held requests by id, so a call that settles while held leaves the queue at once. */
-  #heldCalls: Map<string, HeldMessage> | undefined = new Map();
+  #heldCalls: Map<CallId, HeldMessage> | undefined = new Map();
   /** Held requests and events still to send (what {@link MAX_HELD} bounds). */
   #heldWork = 0;
   /** Held entries that were dropped (their call settled) and are still in the array. */
@@ -89,7 +89,7 @@ export class Outbound {
    * Takes a call that settled before it was sent out of the held queue. Returns false when it
    * was not held (it went out: the other end may be running it).
    */
-  dropHeld(id: string): boolean {
+  dropHeld(id: CallId): boolean {
     const item = this.#heldCalls?.get(id);
     if (!item) return false;
     this.#heldCalls!.delete(id);

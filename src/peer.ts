@@ -23,6 +23,7 @@ import {
   type ControlMessage,
   type EventMessage,
   FEATURE_BATCH,
+  FEATURE_SHORT_IDS,
   FEATURES,
   type HelloData,
   helloFeatures,
@@ -117,6 +118,7 @@ export class Peer {
       relay: options.hooks.relay,
       send: (reply, done) => out.post(reply, done),
       isClosed,
+      remoteInstance: () => this.#remoteHello?.instance as string | undefined,
     });
     const inbound = new Inbound({
       remoteName: options.remoteName,
@@ -301,27 +303,48 @@ export class Peer {
       ack,
       features: [...FEATURES],
     };
+    const remote = this.#remoteHello?.instance;
+    if (typeof remote === 'string') data.to = remote;
     this.#transport
       .send({ $cb: 1, k: 'ctl', c: 'hello', d: data })
       // A hello to a channel that is already gone is answered by the close handler.
       .catch(() => {});
   }
 
-  /** The other end's bus said hello: answer it the first time, then let held traffic go. */
+  /**
+   * The other end's bus said hello: answer it the first time, then let held traffic go.
+   *
+   * A hello from a new instance behind the same channel (the other end replaced its bus) ends the
+   * calls the old instance made: their replies have nobody to go to, and dropping them is what lets
+   * the new instance number its calls from 0 without meeting one. The answer names the instance it
+   * answers (`to`), and asks for an answer in turn (`ack: false`) while the other end's hellos have
+   * not named this one: a hello naming this instance is the proof that numeric ids are safe, since
+   * everything the other end sends after it is for this instance. At most one answer per instance
+   * heard, so two ends never trade hellos for ever.
+   */
   #receiveHello(message: ControlMessage): void {
-    const data = (message.d ?? {}) as Record<string, unknown>;
-    const first = this.#remoteHello === undefined || this.#remoteHello.instance !== data.instance;
+    const data = (message.d ?? {}) as HelloData;
+    const previous = this.#remoteHello;
+    const first = previous === undefined || previous.instance !== data.instance;
     this.#remoteHello = data;
-    if (first) this.#remoteFeatures(data);
-    if (first && data.ack !== true) this.#sendHello(true);
+    const namesThisEnd = data.to === this.#instance;
+    const features = helloFeatures(data);
+    if (first) {
+      if (previous !== undefined) {
+        this.#incoming.abortAll(
+          new PeerGoneError(
+            `${this.#options.remoteName} replaced its bus (a new instance said hello): the call's caller is gone`,
+          ),
+        );
+      }
+      this.#transport.useBatches?.(features.has(FEATURE_BATCH));
+      // An end without short ids never names anyone: it gets the v1 answer, only to a probe.
+      const wantsProof = features.has(FEATURE_SHORT_IDS) && !namesThisEnd;
+      if (data.ack !== true || wantsProof) this.#sendHello(!wantsProof);
+    }
+    if (namesThisEnd && features.has(FEATURE_SHORT_IDS)) this.#calls.useShortIds();
     this.#out.release();
     if (first) this.#options.hooks.control(message);
-  }
-
-  /** What the other end's hello says it speaks: batches only to an end that reads them. */
-  #remoteFeatures(data: Record<string, unknown>): void {
-    const features = helloFeatures(data);
-    this.#transport.useBatches?.(features.has(FEATURE_BATCH));
   }
 }
 

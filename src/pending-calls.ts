@@ -26,7 +26,7 @@ import {
 } from './errors.js';
 import { type CallSignal, listenForAbort, stopListeningForAbort } from './handler-context.js';
 import { type Outbound, sendFailure } from './outbound.js';
-import type { ReplyMessage, RequestMessage } from './protocol.js';
+import type { CallId, ReplyMessage, RequestMessage } from './protocol.js';
 import { busErrorReply } from './serve.js';
 import { validate } from './validate.js';
 
@@ -45,7 +45,7 @@ export interface CallsHost {
 }
 
 interface PendingCall extends Expiring {
-  id: string;
+  id: CallId;
   method: string;
   /** The call's timeout in ms, for the TIMEOUT message. */
   timeout: number;
@@ -66,11 +66,13 @@ export class PendingCalls {
   readonly #out: Outbound;
   readonly #idPrefix: string;
   #counter = 0;
-  readonly #pending = new Map<string, PendingCall>();
+  /** Set once the other end may be sent numeric ids (see {@link useShortIds}). */
+  #shortIds = false;
+  readonly #pending = new Map<CallId, PendingCall>();
   /** The timeouts of the pending calls, on one timer. */
   readonly #deadlines = new DeadlineQueue<PendingCall>((entry) => this.#timedOut(entry));
   /** Calls this end gave up on (timeout, abort) whose handler has not answered yet. */
-  readonly #abandoned = new Set<string>();
+  readonly #abandoned = new Set<CallId>();
   /** Set once the link closed: calls made after it fail with it. */
   #closedWith: BusError | undefined;
 
@@ -88,6 +90,15 @@ export class PendingCalls {
   /** Calls given up on (timeout or abort) that the other end has not answered yet. */
   get abandoned(): number {
     return this.#abandoned.size;
+  }
+
+  /**
+   * From now on calls carry numeric ids: the other end reads them, and its hello named this end's
+   * instance, so every reply it sends from now on answers a call of this instance. Calls already
+   * sent keep their string ids; both kinds settle alike.
+   */
+  useShortIds(): void {
+    this.#shortIds = true;
   }
 
   /** Sends a call whose input is already validated, and settles it when its reply arrives. */
@@ -108,7 +119,7 @@ export class PendingCalls {
         }),
       );
     }
-    const id = this.#idPrefix + (this.#counter++).toString(36);
+    const id: CallId = this.#shortIds ? this.#counter++ : this.#idPrefix + (this.#counter++).toString(36);
     const request: RequestMessage = { $cb: 1, k: 'req', id, m: method };
     if (input !== undefined) request.i = input;
     if (route.to !== undefined) {
@@ -193,7 +204,7 @@ export class PendingCalls {
   }
 
   /** The reply to call `id` failed the decoder (`violation` says how): the call fails with VALIDATION. */
-  settleMalformed(id: string, violation: string): void {
+  settleMalformed(id: CallId, violation: string): void {
     const entry = this.#pending.get(id);
     if (!entry) {
       if (this.#abandoned.delete(id)) this.#host.abandonedSettled();
@@ -232,13 +243,13 @@ export class PendingCalls {
   }
 
   /** Removes a pending call and its deadline and abort listener. */
-  #forget(id: string, entry: PendingCall): void {
+  #forget(id: CallId, entry: PendingCall): void {
     this.#pending.delete(id);
     this.#deadlines.settle(entry);
     if (entry.onAbort && entry.signal) stopListeningForAbort(entry.signal, entry.onAbort);
   }
 
-  #cancel(id: string, reason: 'aborted' | 'timeout'): void {
+  #cancel(id: CallId, reason: 'aborted' | 'timeout'): void {
     const entry = this.#pending.get(id);
     if (!entry) return;
     this.#forget(id, entry);

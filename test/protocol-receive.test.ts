@@ -23,13 +23,18 @@ afterEach(async () => {
  * Wire ids of the requests for `method` arriving on `transport` (batches looked into). The wire id
  * is what a forged reply must carry; a handler's `ctx.callId` may be longer (prefixed).
  */
-function requestIds(transport: Transport, method: string): string[] {
-  const ids: string[] = [];
+function requestIds(transport: Transport, method: string): Array<string | number> {
+  const ids: Array<string | number> = [];
   transport.onMessage((value) => {
     const message = value as { k?: unknown; b?: unknown; m?: unknown; id?: unknown };
     const all = message.k === 'batch' && Array.isArray(message.b) ? message.b : [message];
     for (const item of all as Array<typeof message>) {
-      if (item.k === 'req' && item.m === method && typeof item.id === 'string') ids.push(item.id);
+      if (
+        item.k === 'req' &&
+        item.m === method &&
+        (typeof item.id === 'string' || typeof item.id === 'number')
+      )
+        ids.push(item.id);
     }
   });
   return ids;

@@ -26,11 +26,11 @@ export function estimateMessageSize(message: Message, limit: number): number {
 function estimate(message: Message, budget: { nodes: number; limit: number }): number {
   switch (message.k) {
     case 'req':
-      return ENVELOPE_BYTES + message.id.length + message.m.length + sizeOf(message.i, budget);
+      return ENVELOPE_BYTES + sizeOf(message.id, budget) + message.m.length + sizeOf(message.i, budget);
     case 'res':
-      return ENVELOPE_BYTES + message.id.length + sizeOf(message.o, budget);
+      return ENVELOPE_BYTES + sizeOf(message.id, budget) + sizeOf(message.o, budget);
     case 'err':
-      return ENVELOPE_BYTES + message.id.length + sizeOf(message.e, budget);
+      return ENVELOPE_BYTES + sizeOf(message.id, budget) + sizeOf(message.e, budget);
     case 'evt':
       return ENVELOPE_BYTES + message.n.length + sizeOf(message.p, budget);
     case 'ctl':

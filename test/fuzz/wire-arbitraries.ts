@@ -12,7 +12,7 @@ import { isViolation, parseMessage } from '../../src/protocol.js';
 export interface WireFuzzOptions {
   serialization: 'json' | 'advanced';
   /** Correlation ids the receiver really has pending or running: replies and cancels hit them. */
-  knownIds: readonly string[];
+  knownIds: ReadonlyArray<string | number>;
   /** Procedure names the receiver serves (requests for them get past NO_HANDLER). */
   methods: readonly string[];
   /** Event names of the contract. */
@@ -127,10 +127,14 @@ export function taggedMessage(options: WireFuzzOptions): fc.Arbitrary<Record<str
       { arbitrary: right, weight: 2 },
       { arbitrary: any, weight: 1 },
     );
-  // Made-up ids start with `~`, which real ids never do: with short (counter) ids a random "1"
-  // would settle the harness's own calls. Only the known ids aim at calls on purpose.
+  // Made-up ids start with `~`, which real ids never do, and made-up numbers are negative, which
+  // numeric ids never are: a random "1" or 1 would settle the harness's own calls. Only the known
+  // ids aim at calls on purpose.
   const madeUpId = fc.string({ maxLength: 12 }).map((text) => `~${text}`);
-  const anyId = any.map((value) => (typeof value === 'string' ? `~${value}` : value));
+  const anyId = any.map((value) => {
+    if (typeof value === 'string') return `~${value}`;
+    return Number.isSafeInteger(value) && (value as number) >= 0 ? -1 - (value as number) : value;
+  });
   const id =
     options.knownIds.length > 0
       ? fc.oneof(

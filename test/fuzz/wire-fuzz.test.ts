@@ -29,7 +29,7 @@ describe('the wire under fuzzing', () => {
   it(`survives ${MESSAGES} hostile messages each way, json and advanced, and keeps every call settling`, async () => {
     const seed = Math.floor(Math.random() * 2 ** 31);
     const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
-    const heldByPrimary = new Map<number, string[]>();
+    const heldByPrimary = new Map<number, Array<string | number>>();
     let primaryErrors = 0;
     bus = createPrimaryBus(wireContract, {
       handlers: {
@@ -51,12 +51,17 @@ describe('the wire under fuzzing', () => {
         env: { FUZZ_SERIALIZATION: serialization },
       });
       // The wire ids of the worker's `hold` requests (what a forged reply must carry).
-      const heldIds: string[] = [];
+      const heldIds: Array<string | number> = [];
       heldByPrimary.set(worker.id, heldIds);
       worker.on('message', (value: { k?: unknown; b?: unknown; m?: unknown; id?: unknown }) => {
         const all = value?.k === 'batch' && Array.isArray(value.b) ? value.b : [value];
         for (const item of all as Array<typeof value>) {
-          if (item?.k === 'req' && item.m === 'hold' && typeof item.id === 'string') heldIds.push(item.id);
+          if (
+            item?.k === 'req' &&
+            item.m === 'hold' &&
+            (typeof item.id === 'string' || typeof item.id === 'number')
+          )
+            heldIds.push(item.id);
         }
       });
       await waitForReady(primary, worker, 30_000);
