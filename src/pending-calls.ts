@@ -10,6 +10,7 @@
  * the per-call hot path, and read best on their own.
  */
 import { type CallRoute, isFiniteTimeout } from './call.js';
+import { CallTable } from './call-table.js';
 import type { ProcedureDef } from './contract.js';
 import { DeadlineQueue, type Expiring } from './deadlines.js';
 import {
@@ -52,6 +53,7 @@ interface PendingCall extends Expiring {
   targetName: string;
   def: ProcedureDef | undefined;
   raw: boolean;
+  /** Replaced by a no-op once the call settled (see {@link PendingCalls.#release}). */
   resolve(value: unknown): void;
   reject(error: unknown): void;
   signal: CallSignal | undefined;
@@ -59,6 +61,7 @@ interface PendingCall extends Expiring {
 }
 
 const ignoreError = () => {};
+const alreadySettled = () => {};
 
 /** The calls one end of one link is waiting on. */
 export class PendingCalls {
@@ -68,7 +71,7 @@ export class PendingCalls {
   #counter = 0;
   /** Set once the other end may be sent numeric ids (see {@link useShortIds}). */
   #shortIds = false;
-  readonly #pending = new Map<CallId, PendingCall>();
+  readonly #pending = new CallTable<PendingCall>();
   /** The timeouts of the pending calls, on one timer. */
   readonly #deadlines = new DeadlineQueue<PendingCall>((entry) => this.#timedOut(entry));
   /** Calls this end gave up on (timeout, abort) whose handler has not answered yet. */
@@ -149,7 +152,7 @@ export class PendingCalls {
         signal,
         onAbort: undefined,
       };
-      this.#pending.set(id, entry);
+      this.#pending.add(entry);
       if (finite) this.#deadlines.add(entry, timeout);
       if (signal) {
         entry.onAbort = () => {
@@ -176,19 +179,20 @@ export class PendingCalls {
       if (this.#abandoned.delete(reply.id)) this.#host.abandonedSettled();
       return; // replies to ids we never sent are dropped quietly
     }
+    const { resolve, reject } = entry;
     this.#forget(reply.id, entry);
     if (entry.raw) {
-      if (reply.k === 'res') entry.resolve(reply.o);
-      else entry.reject(new RawReplyError(reply));
+      if (reply.k === 'res') resolve(reply.o);
+      else reject(new RawReplyError(reply));
       return;
     }
     if (reply.k === 'err') {
-      entry.reject(this.#errorFromReply(entry, reply.e, reply.b === true));
+      reject(this.#errorFromReply(entry, reply.e, reply.b === true));
       return;
     }
     try {
       if (!entry.def) {
-        entry.resolve(reply.o);
+        resolve(reply.o);
         return;
       }
       const output = validate(entry.def.output, reply.o, () => ({
@@ -196,10 +200,10 @@ export class PendingCalls {
         subject: `call "${entry.method}"`,
         side: `on ${this.#host.localName()} on receipt from ${entry.targetName}`,
       }));
-      if (output instanceof Promise) output.then(entry.resolve, entry.reject);
-      else entry.resolve(output);
+      if (output instanceof Promise) output.then(resolve, reject);
+      else resolve(output);
     } catch (error) {
-      entry.reject(error);
+      reject(error);
     }
   }
 
@@ -210,20 +214,22 @@ export class PendingCalls {
       if (this.#abandoned.delete(id)) this.#host.abandonedSettled();
       return;
     }
+    const { reject } = entry;
     this.#forget(id, entry);
     const error = new ValidationError(
       `call "${entry.method}" to ${entry.targetName} failed: its reply was malformed (${violation})`,
     );
-    entry.reject(entry.raw ? new RawReplyError({ ...busErrorReply(error), id }) : error);
+    reject(entry.raw ? new RawReplyError({ ...busErrorReply(error), id }) : error);
   }
 
   /** The link closed: every pending call rejects (CLOSED or PEER_GONE, after `error`), and so do new ones. */
   close(error: BusError): void {
     this.#closedWith = error;
     this.#deadlines.clear();
-    for (const [id, entry] of this.#pending) {
-      this.#forget(id, entry);
-      entry.reject(this.#rejectionFor(entry.method, entry.targetName));
+    for (const entry of this.#pending.values()) {
+      const { reject } = entry;
+      this.#forget(entry.id, entry);
+      reject(this.#rejectionFor(entry.method, entry.targetName));
     }
     this.#abandoned.clear();
   }
@@ -231,22 +237,34 @@ export class PendingCalls {
   /** A pending call's deadline passed. */
   #timedOut(entry: PendingCall): void {
     if (this.#pending.get(entry.id) !== entry) return;
+    const { reject } = entry;
     this.#cancel(entry.id, 'timeout');
     const hint = this.#host.connected()
       ? ''
       : ` (${entry.targetName} never answered the handshake: did it create its bus?)`;
-    entry.reject(
+    reject(
       new TimeoutError(
         `call "${entry.method}" to ${entry.targetName} timed out after ${entry.timeout} ms${hint}`,
       ),
     );
   }
 
-  /** Removes a pending call and its deadline and abort listener. */
+  /**
+   * Removes a pending call and its deadline and abort listener, and lets go of everything the
+   * entry holds: its caller's promise, the signal. The caller takes `resolve`/`reject` first.
+   *
+   * Why let go: an entry may outlive its call in places that are dead but not yet collected (a
+   * deadline lane's old array, a string-id map's old hash table), and whatever it points to would
+   * survive every scavenge with it (see `call-table.ts`). Cut loose, it drags nothing.
+   */
   #forget(id: CallId, entry: PendingCall): void {
     this.#pending.delete(id);
     this.#deadlines.settle(entry);
     if (entry.onAbort && entry.signal) stopListeningForAbort(entry.signal, entry.onAbort);
+    entry.resolve = alreadySettled;
+    entry.reject = alreadySettled;
+    entry.signal = undefined;
+    entry.onAbort = undefined;
   }
 
   #cancel(id: CallId, reason: 'aborted' | 'timeout'): void {
