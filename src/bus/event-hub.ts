@@ -55,11 +55,12 @@ export class EventHub {
         `event "${event}" is not in the contract's events; add it to defineContract({ events })`,
       );
     }
-    const value = validate(schema, payload, {
+    // The site is a function: it is only worded when the payload fails.
+    const value = validate(schema, payload, () => ({
       what: 'payload',
       subject: `event "${event}"`,
       side: `on ${this.#name()} before sending`,
-    });
+    }));
     if (value instanceof Promise) throw asyncSchemaError(value, `event "${event}" on ${this.#name()}`);
     return value;
   }
@@ -68,24 +69,26 @@ export class EventHub {
    * Validates an incoming event. Returns the payload, or `undefined` after reporting the drop on
    * `'error'` (never throws: a bad message must not crash the receiver).
    */
-  checkIncoming(message: EventMessage, fromName: string): { payload: unknown } | undefined {
+  checkIncoming(message: EventMessage, from: number | 'primary'): { payload: unknown } | undefined {
+    // Worded only for a report: this runs for every event that arrives.
+    const fromName = () => (from === 'primary' ? 'the primary' : `worker ${from}`);
     const schema = this.#schema(message.n);
     if (!schema) {
       this.reportError(
         new ValidationError(
-          `dropped event "${message.n}" from ${fromName}: ${this.#name()}'s contract has no such event`,
+          `dropped event "${message.n}" from ${fromName()}: ${this.#name()}'s contract has no such event`,
         ),
       );
       return undefined;
     }
     try {
-      const payload = validate(schema, message.p, {
+      const payload = validate(schema, message.p, () => ({
         what: 'payload',
-        subject: `event "${message.n}" from ${fromName}`,
+        subject: `event "${message.n}" from ${fromName()}`,
         side: `on ${this.#name()} on receipt (dropped)`,
-      });
+      }));
       if (payload instanceof Promise) {
-        const what = `event "${message.n}" from ${fromName} (dropped)`;
+        const what = `event "${message.n}" from ${fromName()} (dropped)`;
         // zod reports a refine that threw as a rejection: once settled, say which it was.
         payload.then(
           () => this.reportError(asyncSchemaError(undefined, what)),

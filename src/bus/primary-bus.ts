@@ -381,7 +381,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
   }
 
   #onEvent(link: Link, message: EventMessage): void {
-    const checked = this.#hub.checkIncoming(message, `worker ${link.id}`);
+    const checked = this.#hub.checkIncoming(message, link.id);
     if (!checked) return;
     if (message.to === 'all') {
       const targets = this.#links.ready().filter((target) => message.self || target.id !== link.id);

@@ -389,7 +389,7 @@ export class WorkerBus<C extends Contract> implements EventSubscriber<C> {
 
   #onEvent(message: EventMessage): void {
     const from = message.f ?? 'primary';
-    const checked = this.#hub.checkIncoming(message, from === 'primary' ? 'the primary' : `worker ${from}`);
+    const checked = this.#hub.checkIncoming(message, from);
     if (checked) this.#hub.deliver(message.n, checked.payload, { from });
   }
 }
