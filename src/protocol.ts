@@ -332,7 +332,7 @@ export const FEATURE_BATCH = 'batch';
  * Hello feature: this end reads numeric call ids, and once it has seen the hello of a new instance
  * of the other end it drops the replies it still owed the old one (so a number never meets a stale
  * reply). Numbers cost less than `<instance>:<counter>` strings to make, send, parse and look up:
- * about 1 µs of the primary's CPU per call, 10% more calls per second at 64 in flight.
+ * measured at 64 calls in flight, the primary's CPU per call went from 10.1–10.9 to 7.4–8.3 µs.
  */
 export const FEATURE_SHORT_IDS = 'short-ids';
 /** The features this version announces in its hello. */
