@@ -100,6 +100,7 @@ export class CallTable<T extends HasCallId> {
       if (entry === undefined) continue;
       this.#ring[(entry.id as number) & this.#mask] = entry;
     }
+    // The old array is garbage now, but until a full GC it would still hold these calls alive.
     old.fill(undefined);
     return true;
   }

@@ -53,7 +53,7 @@ interface PendingCall extends Expiring {
   targetName: string;
   def: ProcedureDef | undefined;
   raw: boolean;
-  /** Replaced by a no-op once the call settled (see {@link PendingCalls.#release}). */
+  /** Replaced by a no-op once the call settled (see `#forget`). */
   resolve(value: unknown): void;
   reject(error: unknown): void;
   signal: CallSignal | undefined;
@@ -165,7 +165,7 @@ export class PendingCalls {
       }
       this.#out.post(request, (error) => {
         if (!error || this.#pending.get(id) !== entry) return;
-        this.#forget(id, entry);
+        this.#forget(entry);
         reject(sendFailure(error, `call "${method}" to ${targetName}`));
       });
     });
@@ -180,7 +180,7 @@ export class PendingCalls {
       return; // replies to ids we never sent are dropped quietly
     }
     const { resolve, reject } = entry;
-    this.#forget(reply.id, entry);
+    this.#forget(entry);
     if (entry.raw) {
       if (reply.k === 'res') resolve(reply.o);
       else reject(new RawReplyError(reply));
@@ -215,7 +215,7 @@ export class PendingCalls {
       return;
     }
     const { reject } = entry;
-    this.#forget(id, entry);
+    this.#forget(entry);
     const error = new ValidationError(
       `call "${entry.method}" to ${entry.targetName} failed: its reply was malformed (${violation})`,
     );
@@ -228,7 +228,7 @@ export class PendingCalls {
     this.#deadlines.clear();
     for (const entry of this.#pending.values()) {
       const { reject } = entry;
-      this.#forget(entry.id, entry);
+      this.#forget(entry);
       reject(this.#rejectionFor(entry.method, entry.targetName));
     }
     this.#abandoned.clear();
@@ -257,8 +257,8 @@ export class PendingCalls {
    * deadline lane's old array, a string-id map's old hash table), and whatever it points to would
    * survive every scavenge with it (see `call-table.ts`). Cut loose, it drags nothing.
    */
-  #forget(id: CallId, entry: PendingCall): void {
-    this.#pending.delete(id);
+  #forget(entry: PendingCall): void {
+    this.#pending.delete(entry.id);
     this.#deadlines.settle(entry);
     if (entry.onAbort && entry.signal) stopListeningForAbort(entry.signal, entry.onAbort);
     entry.resolve = alreadySettled;
@@ -270,7 +270,7 @@ export class PendingCalls {
   #cancel(id: CallId, reason: 'aborted' | 'timeout'): void {
     const entry = this.#pending.get(id);
     if (!entry) return;
-    this.#forget(id, entry);
+    this.#forget(entry);
     // Never sent: nothing runs over there, nothing to cancel.
     if (this.#out.dropHeld(id)) return;
     // The handler may well still be running over there (it may ignore ctx.signal): count it until
