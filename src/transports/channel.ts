@@ -9,8 +9,8 @@
  * serialized fails alone), as single messages otherwise. A long turn writes what it has after
  * {@link EAGER_WRITE_AT} messages (then after twice as many each time), so the other end starts on
  * them while this one is still producing. What the listeners of one incoming message (or batch)
- * post while handling it, a synchronous handler's reply above all, is written as soon as they
- * return, without waiting for the turn to end. The send bound counts only what is really
+ * post while handling it, to this link or any other, is written as soon as they return, without
+ * waiting for the turn to end (see {@link writeHandled}). The send bound counts only what is really
  * waiting for the channel: Node calls a send's callback a tick after a write that completed at
  * once, so counting until the callback would refuse a burst to an idle, fast receiver.
  */
@@ -72,6 +72,27 @@ interface Write {
  */
 export const EAGER_WRITE_AT = 32;
 
+/**
+ * How deep this process is in handling incoming messages (a listener's handling may deliver to
+ * another transport in turn), and the transports posted to meanwhile. What the handling of one
+ * incoming message posts, on whatever link, is written as soon as it returns, not at the end of
+ * the turn: a synchronous handler's reply, and a relay's request to the worker or host it goes to
+ * (the primary relaying a worker's call, a host relaying another host's call to its worker). The
+ * microtask after Node's message dispatch is a hop on each of their critical paths, tens of µs
+ * when caches are cold after a long task. Replies to one batch still leave together; posts made
+ * outside any handling wait for the end of the turn.
+ */
+let handling = 0;
+let handledWriters: Array<() => void> = [];
+
+function writeHandled(): void {
+  while (handledWriters.length > 0) {
+    const writers = handledWriters;
+    handledWriters = [];
+    for (const write of writers) write();
+  }
+}
+
 /** Codes Node uses when the other end of the channel is gone. */
 const GONE_CODES = new Set(['ERR_IPC_CHANNEL_CLOSED', 'EPIPE', 'ECONNRESET', 'ERR_IPC_DISCONNECTED']);
 
@@ -103,6 +124,8 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
   // Written, and still not called back after the turn ended: what the channel really holds.
   let waiting = 0;
   let flushWaiters: Array<() => void> = [];
+  // In `handledWriters` until the message being handled now has been (see `writeHandled`).
+  let awaitingHandled = false;
 
   const pendingCount = () => queue.length + unconfirmed + waiting;
 
@@ -122,12 +145,13 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
 
   const stopListening = channel.listen(
     (value) => {
-      for (const listener of messageListeners) listener(value);
-      // What handling this message (or batch) posted, the replies of synchronous handlers above
-      // all, goes out now rather than at the end of the turn: the microtask after Node's message
-      // dispatch is a hop on every call's critical path, tens of µs when caches are cold after a
-      // long task. Replies to one batch still leave together; later posts wait for the microtask.
-      if (queue.length > 0) writeQueued();
+      handling++;
+      try {
+        for (const listener of messageListeners) listener(value);
+      } finally {
+        handling--;
+      }
+      if (handling === 0) writeHandled();
     },
     (reason) => markClosed(reason),
   );
@@ -270,6 +294,12 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
     wakeFlushWaiters();
   };
 
+  /** The message being handled when this transport was posted to has been handled. */
+  const writeAfterHandling = () => {
+    awaitingHandled = false;
+    writeQueued();
+  };
+
   /** The end of the turn. */
   const flushQueue = () => {
     scheduled = false;
@@ -294,6 +324,10 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
     }
     queue.push(message);
     callbacks.push(done);
+    if (handling > 0 && !awaitingHandled) {
+      awaitingHandled = true;
+      handledWriters.push(writeAfterHandling);
+    }
     if (queue.length >= eagerAt) {
       eagerAt *= 2;
       // The microtask already scheduled writes what comes after, at the end of the turn.

@@ -4,14 +4,13 @@
  * an ordinary peer (timeouts, cancels, remote errors and bounds are `peer.ts`'s, as for a worker).
  *
  * A frame on a host's inbox is `<sender host> <sender instance>\n<JSON array of envelopes>`: one
- * inbox takes traffic from every host, and the header says which peer it belongs to. Envelopes
- * written to one host in the same turn of the event loop travel as one frame (one NATS message,
- * one socket write on each side), in order, never over the server's `max_payload`.
+ * inbox takes traffic from every host, and the header says which peer it belongs to. What the
+ * transport writes to one host in one turn of the event loop (a batch envelope) is one frame, one
+ * NATS message, published at once, never over the server's `max_payload`.
  */
 import { ValidationError } from '../errors.js';
-import type { Message } from '../protocol.js';
+import type { BatchMessage } from '../protocol.js';
 import { createTransport, type RawChannel } from './channel.js';
-import { microtask } from './microtask.js';
 import type { Transport, TransportOptions } from './transport.js';
 
 /** The part of a NATS message fleet mode reads. */
@@ -145,35 +144,55 @@ export function createHostChannel(options: HostChannelOptions): HostChannel {
   let onMessage: ((value: unknown) => void) | undefined;
   let onClose: ((reason: string) => void) | undefined;
   const maxPayload = () => connection.info?.max_payload ?? 1024 * 1024;
+  const header = `${local.host} ${local.instance}\n`;
   const overhead = frameOverhead(local.host, local.instance);
-  // The envelopes of this turn of the event loop, already JSON, and their writers' callbacks.
-  let batch: string[] = [];
-  let batchBytes = overhead;
-  let callbacks: Array<(error?: Error | null) => void> = [];
-  let scheduled = false;
 
-  const flush = () => {
-    scheduled = false;
-    if (batch.length === 0) return;
-    const frame = `${local.host} ${local.instance}\n[${batch.join(',')}]`;
-    const done = callbacks;
-    batch = [];
-    batchBytes = overhead;
-    callbacks = [];
-    let failure: Error | undefined;
+  /** Publishes one frame; the error a closed or draining connection throws, as a gone channel's. */
+  const publish = (envelopes: string): Error | undefined => {
     try {
-      connection.publish(subject, frame);
+      connection.publish(subject, `${header}[${envelopes}]`);
+      return undefined;
     } catch (error) {
-      // The client throws once the connection is closed or draining.
-      failure = Object.assign(new Error((error as Error).message), { code: 'ERR_IPC_CHANNEL_CLOSED' });
+      return Object.assign(new Error((error as Error).message), { code: 'ERR_IPC_CHANNEL_CLOSED' });
     }
-    for (const callback of done) callback(failure);
   };
+
+  /**
+   * A batch whose JSON came out over `max_payload` (the transport's size estimate runs low for some
+   * payloads): its envelopes go in as few frames as fit, in order. Each is far below the limit,
+   * since the transport sends anything near it alone.
+   */
+  const publishSplit = (batch: BatchMessage, max: number): Error | undefined => {
+    let frame: string[] = [];
+    let bytes = overhead;
+    for (const element of batch.b) {
+      const json = JSON.stringify(element);
+      const size = Buffer.byteLength(json) + 1;
+      if (bytes + size > max && frame.length > 0) {
+        const failure = publish(frame.join(','));
+        if (failure) return failure;
+        frame = [];
+        bytes = overhead;
+      }
+      if (bytes + size > max) return tooLarge(bytes + size, max);
+      frame.push(json);
+      bytes += size;
+    }
+    return frame.length > 0 ? publish(frame.join(',')) : undefined;
+  };
+
+  const tooLarge = (size: number, max: number) =>
+    new ValidationError(
+      `cannot send to host ${remoteHost}: the message is ${size} bytes, over the NATS server's max_payload of ${max} bytes; send less data per call or raise max_payload on the server`,
+      { data: { size, maxPayload: max } },
+    );
 
   const raw: RawChannel = {
     name: `host ${remoteHost}`,
     isOpen: () => open && options.isConnected(),
-    write(message: Message, done) {
+    // Half the limit: the transport's estimate of a batch's size is only an estimate.
+    maxBatchBytes: Math.floor(maxPayload() / 2),
+    write(message, done) {
       let json: string;
       try {
         json = JSON.stringify(message);
@@ -187,27 +206,13 @@ export function createHostChannel(options: HostChannelOptions): HostChannel {
         return;
       }
       // Byte length of the UTF-8 encoding, without encoding it twice.
-      const bytes = Buffer.byteLength(json);
+      const size = Buffer.byteLength(json) + overhead;
       const max = maxPayload();
-      if (bytes + overhead > max) {
-        done(
-          new ValidationError(
-            `cannot send to host ${remoteHost}: the message is ${bytes + overhead} bytes, over the NATS server's max_payload of ${max} bytes; send less data per call or raise max_payload on the server`,
-            { data: { size: bytes + overhead, maxPayload: max } },
-          ),
-        );
-        return;
-      }
-      if (batchBytes + bytes + 1 > max) flush();
-      batch.push(json);
-      batchBytes += bytes + 1;
-      callbacks.push(done);
-      if (!scheduled) {
-        scheduled = true;
-        // A microtask: the transport hands over a whole turn's messages synchronously, so they all
-        // share one frame, and nothing waits for a later turn of the event loop.
-        microtask(flush);
-      }
+      // Published at once: the transport already hands over a whole turn's messages as one batch,
+      // and the client itself coalesces the socket writes of a turn (a microtask of its own).
+      if (size <= max) done(publish(json));
+      else if (message.k === 'batch') done(publishSplit(message, max));
+      else done(tooLarge(size, max));
     },
     listen(message, close) {
       onMessage = message;

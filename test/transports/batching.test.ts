@@ -98,6 +98,52 @@ describe('the outbound batcher', () => {
     transport.dispose();
   });
 
+  it('writes what handling a message posts to another link when the handling returns (a relay)', async () => {
+    let deliver: ((value: unknown) => void) | undefined;
+    const incoming = recordingChannel();
+    incoming.channel.listen = (onMessage) => {
+      deliver = onMessage;
+      return () => {};
+    };
+    const from = createTransport(incoming.channel);
+    const onward = recordingChannel();
+    const to = createTransport(onward.channel);
+    to.useBatches?.(true);
+    // A relay: what arrives on one link goes out on another, as the primary does for a worker.
+    from.onMessage((value) => {
+      for (const n of value as string[]) to.post(event(n), () => {});
+    });
+    deliver!(['a', 'b']);
+    expect(onward.shape()).toEqual([['a', 'b']]);
+    // Handled inside another message's handling (a frame's element): written when the outer returns.
+    const outer = recordingChannel();
+    let deliverOuter: ((value: unknown) => void) | undefined;
+    outer.channel.listen = (onMessage) => {
+      deliverOuter = onMessage;
+      return () => {};
+    };
+    const outerTransport = createTransport(outer.channel);
+    outerTransport.onMessage((value) => {
+      deliver!(value);
+      expect(onward.shape()).toEqual([['a', 'b']]);
+      deliver!(['d']);
+    });
+    deliverOuter!(['c']);
+    expect(onward.shape()).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
+    // Outside any handling: still at the end of the turn.
+    to.post(event('e'), () => {});
+    expect(onward.shape()).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
+    await nextTurn();
+    expect(onward.shape()).toEqual([['a', 'b'], ['c', 'd'], 'e']);
+    for (const transport of [from, to, outerTransport]) transport.dispose();
+  });
+
   it('sends a large message alone, between the batches of the small ones around it, in order', async () => {
     const rec = recordingChannel();
     const transport = createTransport(rec.channel, { maxBatchBytes: 4096 });
