@@ -49,6 +49,17 @@ function recordingChannel({ hold = false } = {}) {
   };
 }
 
+/** A recording channel whose arrivals the test makes: `deliver(value)` is one incoming message. */
+function deliveringChannel() {
+  const rec = recordingChannel();
+  let arrive: ((value: unknown) => void) | undefined;
+  rec.channel.listen = (onMessage) => {
+    arrive = onMessage;
+    return () => {};
+  };
+  return { ...rec, deliver: (value: unknown) => arrive?.(value) };
+}
+
 function outcomes() {
   const seen: string[] = [];
   const done = (name: string) => (error?: Error) =>
@@ -73,21 +84,17 @@ describe('the outbound batcher', () => {
   });
 
   it('writes what handling one incoming message posted as soon as its listeners return, as one batch', async () => {
-    let deliver: ((value: unknown) => void) | undefined;
-    const rec = recordingChannel();
-    rec.channel.listen = (onMessage) => {
-      deliver = onMessage;
-      return () => {};
-    };
+    const rec = deliveringChannel();
+    const { deliver } = rec;
     const transport = createTransport(rec.channel);
     transport.useBatches?.(true);
     // A synchronous handler answers what arrived: its replies must not wait for the microtask.
     transport.onMessage((value) => {
       for (const n of value as string[]) transport.post(event(n), () => {});
     });
-    deliver!(['a', 'b']);
+    deliver(['a', 'b']);
     expect(rec.shape()).toEqual([['a', 'b']]);
-    deliver!(['c']);
+    deliver(['c']);
     expect(rec.shape()).toEqual([['a', 'b'], 'c']);
     // Posted outside a message's handling: still coalesced until the end of the turn.
     transport.post(event('d'), () => {});
@@ -99,12 +106,8 @@ describe('the outbound batcher', () => {
   });
 
   it('writes what handling a message posts to another link when the handling returns (a relay)', async () => {
-    let deliver: ((value: unknown) => void) | undefined;
-    const incoming = recordingChannel();
-    incoming.channel.listen = (onMessage) => {
-      deliver = onMessage;
-      return () => {};
-    };
+    const incoming = deliveringChannel();
+    const { deliver } = incoming;
     const from = createTransport(incoming.channel);
     const onward = recordingChannel();
     const to = createTransport(onward.channel);
@@ -113,22 +116,17 @@ describe('the outbound batcher', () => {
     from.onMessage((value) => {
       for (const n of value as string[]) to.post(event(n), () => {});
     });
-    deliver!(['a', 'b']);
+    deliver(['a', 'b']);
     expect(onward.shape()).toEqual([['a', 'b']]);
     // Handled inside another message's handling (a frame's element): written when the outer returns.
-    const outer = recordingChannel();
-    let deliverOuter: ((value: unknown) => void) | undefined;
-    outer.channel.listen = (onMessage) => {
-      deliverOuter = onMessage;
-      return () => {};
-    };
+    const outer = deliveringChannel();
     const outerTransport = createTransport(outer.channel);
     outerTransport.onMessage((value) => {
-      deliver!(value);
+      deliver(value);
       expect(onward.shape()).toEqual([['a', 'b']]);
-      deliver!(['d']);
+      deliver(['d']);
     });
-    deliverOuter!(['c']);
+    outer.deliver(['c']);
     expect(onward.shape()).toEqual([
       ['a', 'b'],
       ['c', 'd'],
