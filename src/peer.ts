@@ -39,8 +39,11 @@ import { validate } from './validate.js';
 export interface PeerHooks {
   /** Finds the handler for a method; `undefined` means NO_HANDLER. */
   resolve(method: string): ServedProcedure | undefined;
-  /** A request carrying `to` (a relay); only the primary implements it. `abort` is the served call's. */
-  relay?(request: RequestMessage, abort: LazyAbort): Promise<ReplyMessage>;
+  /**
+   * A request carrying `to` (a relay); only the primary implements it. `abort` is the served
+   * call's; `reply` takes the answer, once.
+   */
+  relay?(request: RequestMessage, abort: LazyAbort, reply: (message: ReplyMessage) => void): void;
   /** An event arrived (not yet validated). */
   event(message: EventMessage): void;
   /** A control message other than the handshake arrived. */
@@ -75,6 +78,18 @@ export interface PeerOptions {
   hooks: PeerHooks;
   /** Extra data sent with this end's hello (e.g. the worker's id and pid). */
   hello?: Record<string, unknown>;
+}
+
+/** Options of {@link Peer.forward} and {@link Peer.relay}. */
+export interface ForwardOptions {
+  /** The served call's signal: its abort cancels the forwarded call. */
+  signal: CallSignal;
+  /** The worker the request came from (none when it came from another host). */
+  from?: number | undefined;
+  /** The caller's deadline in ms (0: none). */
+  timeout?: number | undefined;
+  /** Asks the other end to relay it further. */
+  to?: RelayTarget;
 }
 
 const NO_ROUTE: CallRoute = Object.freeze({});
@@ -218,28 +233,35 @@ export class Peer {
   }
 
   /**
-   * Forwards a request verbatim and resolves with the raw reply (for the primary's relay). `from`
-   * is the worker it came from (none when it came from another host); `to` asks the other end to
-   * relay it further (a remote host's worker, or all of them).
+   * Forwards a request verbatim and resolves with the raw reply (for a gather, which waits for
+   * every worker). See {@link relay}.
    */
-  forward(
-    method: string,
-    input: unknown,
-    options: {
-      signal: CallSignal;
-      from?: number | undefined;
-      timeout?: number | undefined;
-      to?: RelayTarget;
-    },
-  ): Promise<ReplyMessage> {
+  forward(method: string, input: unknown, options: ForwardOptions): Promise<ReplyMessage> {
+    return new Promise((resolve) => this.relay(method, input, options, resolve));
+  }
+
+  /**
+   * Forwards a request verbatim (for the primary's relay) and hands the raw reply, or the failure
+   * as an error reply, to `done`: in the same turn the reply arrives, so a relay's answer leaves
+   * with no promise hop between the two links. `from` is the worker it came from (none when it
+   * came from another host); `to` asks the other end to relay it further (a remote host's worker,
+   * or all of them).
+   */
+  relay(method: string, input: unknown, options: ForwardOptions, done: (reply: ReplyMessage) => void): void {
     const { signal, from, timeout = 0, to } = options;
     const route: CallRoute = { relayFrom: from, forward: true };
     if (to !== undefined) route.to = to;
     // Straight to the pending calls: nothing to validate here, and the served call's LazyAbort
     // cancels it without an AbortController (`timeout` comes from a decoded request: a number ≥ 0).
-    return this.#calls.dispatch(method, input, signal, timeout, route, this.#options.remoteName).then(
-      (o): ReplyMessage => ({ $cb: 1, k: 'res', id: '', o }),
-      (error: unknown): ReplyMessage => (error instanceof RawReplyError ? error.reply : busErrorReply(error)),
+    this.#calls.send(
+      method,
+      input,
+      signal,
+      timeout,
+      route,
+      this.#options.remoteName,
+      (o) => done({ $cb: 1, k: 'res', id: '', o }),
+      (error) => done(error instanceof RawReplyError ? error.reply : busErrorReply(error)),
     );
   }
 

@@ -113,14 +113,38 @@ export class PendingCalls {
     route: CallRoute,
     targetName: string,
   ): Promise<unknown> {
+    return new Promise((resolve, reject) =>
+      this.send(method, input, signal, timeout, route, targetName, resolve, reject),
+    );
+  }
+
+  /**
+   * {@link dispatch} without a promise, for a relay: the reply reaches `resolve` (or the failure
+   * `reject`) in the same turn it arrives, with no microtask hop. Exactly one of them is called,
+   * synchronously when the call cannot be sent.
+   */
+  send(
+    method: string,
+    input: unknown,
+    signal: CallSignal | undefined,
+    timeout: number,
+    route: CallRoute,
+    targetName: string,
+    resolve: (value: unknown) => void,
+    reject: (error: unknown) => void,
+  ): void {
     // Checked here, after validation: an async schema may have let the link close or the signal fire.
-    if (this.#closedWith) return Promise.reject(this.#rejectionFor(method, targetName));
+    if (this.#closedWith) {
+      reject(this.#rejectionFor(method, targetName));
+      return;
+    }
     if (signal?.aborted) {
-      return Promise.reject(
+      reject(
         new AbortedError(`call "${method}" to ${targetName} was aborted before it was sent`, {
           cause: signal.reason,
         }),
       );
+      return;
     }
     const id: CallId = this.#shortIds ? this.#counter++ : this.#idPrefix + (this.#counter++).toString(36);
     const request: RequestMessage = { $cb: 1, k: 'req', id, m: method };
@@ -135,39 +159,38 @@ export class PendingCalls {
     if (route.host !== undefined) request.h = route.host;
     if (route.relayFrom !== undefined) request.f = route.relayFrom;
 
-    return new Promise((resolve, reject) => {
-      const finite = isFiniteTimeout(timeout);
-      const entry: PendingCall = {
-        id,
-        method,
-        timeout,
-        targetName,
-        def: route.def,
-        raw: route.forward === true,
-        resolve,
-        reject,
-        expiresAt: finite ? performance.now() + timeout : Number.POSITIVE_INFINITY,
-        // No deadline to keep track of.
-        done: !finite,
-        signal,
-        onAbort: undefined,
+    const finite = isFiniteTimeout(timeout);
+    const entry: PendingCall = {
+      id,
+      method,
+      timeout,
+      targetName,
+      def: route.def,
+      raw: route.forward === true,
+      resolve,
+      reject,
+      expiresAt: finite ? performance.now() + timeout : Number.POSITIVE_INFINITY,
+      // No deadline to keep track of.
+      done: !finite,
+      signal,
+      onAbort: undefined,
+    };
+    this.#pending.add(entry);
+    if (finite) this.#deadlines.add(entry, timeout);
+    if (signal) {
+      entry.onAbort = () => {
+        // A relay aborts because its own caller timed out: pass the real reason on to the handler.
+        const reason = signal.reason;
+        const { reject: fail } = entry;
+        this.#cancel(id, isBusError(reason) && reason.code === 'TIMEOUT' ? 'timeout' : 'aborted');
+        fail(new AbortedError(`call "${method}" to ${targetName} was aborted`, { cause: reason }));
       };
-      this.#pending.add(entry);
-      if (finite) this.#deadlines.add(entry, timeout);
-      if (signal) {
-        entry.onAbort = () => {
-          // A relay aborts because its own caller timed out: pass the real reason on to the handler.
-          const reason = signal.reason;
-          this.#cancel(id, isBusError(reason) && reason.code === 'TIMEOUT' ? 'timeout' : 'aborted');
-          reject(new AbortedError(`call "${method}" to ${targetName} was aborted`, { cause: reason }));
-        };
-        listenForAbort(signal, entry.onAbort);
-      }
-      this.#out.post(request, (error) => {
-        if (!error || this.#pending.get(id) !== entry) return;
-        this.#forget(entry);
-        reject(sendFailure(error, `call "${method}" to ${targetName}`));
-      });
+      listenForAbort(signal, entry.onAbort);
+    }
+    this.#out.post(request, (error) => {
+      if (!error || this.#pending.get(id) !== entry) return;
+      this.#forget(entry);
+      reject(sendFailure(error, `call "${method}" to ${targetName}`));
     });
   }
 

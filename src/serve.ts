@@ -24,8 +24,10 @@ export interface ServeHost {
   readonly trustRelayedCaller: boolean;
   /** Finds the handler for a method; `undefined` means NO_HANDLER. */
   resolve(method: string): ServedProcedure | undefined;
-  /** Relays a request carrying `to` (only the primary can). */
-  readonly relay?: ((request: RequestMessage, abort: LazyAbort) => Promise<ReplyMessage>) | undefined;
+  /** Relays a request carrying `to` (only the primary can); `reply` takes the answer, once. */
+  readonly relay?:
+    | ((request: RequestMessage, abort: LazyAbort, reply: (message: ReplyMessage) => void) => void)
+    | undefined;
   /** Writes one reply. */
   send(reply: ReplyMessage, done: (error?: Error) => void): void;
   /** True once the link is closed: replies are no longer written. */
@@ -77,9 +79,13 @@ export class IncomingCalls {
     if (this.#running.has(request.id)) return; // a duplicate id would clash with the running call
     const abort = new LazyAbort(request.m);
     this.#running.set(request.id, abort);
+    if (request.to !== undefined) {
+      this.#relay(request, abort);
+      return;
+    }
     let reply: ReplyMessage | Promise<ReplyMessage>;
     try {
-      reply = request.to === undefined ? this.#runHandler(request, abort) : this.#relay(request, abort);
+      reply = this.#runHandler(request, abort);
     } catch (error) {
       reply = busErrorReply(error);
     }
@@ -107,14 +113,25 @@ export class IncomingCalls {
     });
   }
 
-  #relay(request: RequestMessage, abort: LazyAbort): ReplyMessage | Promise<ReplyMessage> {
+  /** A request for another end: the relay answers it (once: a second answer finds it gone). */
+  #relay(request: RequestMessage, abort: LazyAbort): void {
+    const answer = (reply: ReplyMessage) => this.#reply(request, abort, reply);
     const relay = this.#host.relay;
-    if (relay) return relay(request, abort);
-    return busErrorReply(
-      new NoHandlerError(
-        `call "${request.m}" asked ${this.#host.localName()} to relay it, which only the primary does`,
-      ),
-    );
+    if (!relay) {
+      answer(
+        busErrorReply(
+          new NoHandlerError(
+            `call "${request.m}" asked ${this.#host.localName()} to relay it, which only the primary does`,
+          ),
+        ),
+      );
+      return;
+    }
+    try {
+      relay(request, abort, answer);
+    } catch (error) {
+      answer(busErrorReply(error));
+    }
   }
 
   #runHandler(request: RequestMessage, abort: LazyAbort): ReplyMessage | Promise<ReplyMessage> {

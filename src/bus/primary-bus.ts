@@ -17,13 +17,7 @@ import { ClosedError, PeerGoneError } from '../errors.js';
 import type { CallSignal } from '../handler-context.js';
 import { assertCallOptionNames, assertOptionNames } from '../options-check.js';
 import { Peer } from '../peer.js';
-import type {
-  ControlCommand,
-  ControlMessage,
-  EventMessage,
-  ReplyMessage,
-  RequestMessage,
-} from '../protocol.js';
+import type { ControlCommand, ControlMessage, EventMessage, RequestMessage } from '../protocol.js';
 import { clusterWorkerTransport } from '../transports/cluster-worker.js';
 import type { Transport, TransportOptions } from '../transports/transport.js';
 import { type ErrorListener, EventHub, type EventListener, type EventSubscriber } from './event-hub.js';
@@ -37,7 +31,7 @@ import {
   PRIMARY_BUS_OPTION_NAMES,
   type PrimaryBusOptions,
 } from './primary-options.js';
-import { fanOut, type HostRelay, type RelayRegistry, relayRequest } from './relay.js';
+import { fanOut, type HostRelay, type RelayRegistry, type RelayReply, relayRequest } from './relay.js';
 import { routeTable, unknownMethodError } from './routes.js';
 import { waitForReady } from './wait-ready.js';
 
@@ -130,7 +124,7 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
       hello: { workerId: id },
       hooks: {
         resolve: (method) => this.#handlers(method),
-        relay: (request, abort) => relayRequest(link, request, abort, this.#registry),
+        relay: (request, abort, reply) => relayRequest(link, request, abort, this.#registry, reply),
         event: (message) => this.#onEvent(link, message),
         control: (message) => {
           this.#links.control(link, message);
@@ -268,10 +262,10 @@ export class PrimaryBus<C extends Contract> implements EventSubscriber<C> {
 
   /**
    * @internal Fleet mode: relays a request that came from another host (a link without a worker
-   * id) to one of this host's workers, or gathers from all of them. Never rejects.
+   * id) to one of this host's workers, or gathers from all of them. `reply` takes the answer, once.
    */
-  relayExternal(request: RequestMessage, signal: CallSignal): Promise<ReplyMessage> {
-    return relayRequest(undefined, request, signal, this.#registry);
+  relayExternal(request: RequestMessage, signal: CallSignal, reply: RelayReply): void {
+    relayRequest(undefined, request, signal, this.#registry, reply);
   }
 
   /** @internal Fleet mode: where a worker's calls to another host's worker (`{ host, id }`) go. */

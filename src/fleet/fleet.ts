@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import type { PrimaryBus } from '../bus/primary-bus.js';
+import type { RelayReply } from '../bus/relay.js';
 import { routeTable } from '../bus/routes.js';
 import type { CallOptions } from '../call.js';
 import type {
@@ -26,7 +27,7 @@ import { assertCallOptionNames } from '../options-check.js';
 import type { Peer } from '../peer.js';
 import type { RunOptions } from '../pool/options.js';
 import type { TaskPool } from '../pool/pool.js';
-import type { ReplyMessage, RequestMessage } from '../protocol.js';
+import type { RequestMessage } from '../protocol.js';
 import { busErrorReply } from '../serve.js';
 import {
   decodeFrame,
@@ -117,7 +118,7 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
       local: { host: options.host, instance: this.#instance },
       timeout: member.timeout,
       connected: () => this.#connected,
-      serve: (request, signal) => this.#serve(request, signal),
+      serve: (request, abort, reply) => this.#serve(request, abort, reply),
       error: (error) => this.emit('error', error),
     });
     this.#liveness = new Liveness({
@@ -325,7 +326,7 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
     sub(this.#subjects.eventAll, (msg) => this.#onEvent(msg));
     this.#member.bus.setHostRelay({
       name: this.host,
-      relay: (request, signal, from) => this.#relayFromWorker(request, signal, from),
+      relay: (request, signal, from, reply) => this.#relayFromWorker(request, signal, from, reply),
     });
     this.#liveness.beat();
     void this.#watchStatus();
@@ -420,24 +421,29 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
   // ---- serving other hosts ------------------------------------------------------------------------
 
   /** A request from another host: one of this host's workers, all of them, or the pool. */
-  #serve(request: RequestMessage, abort: LazyAbort): Promise<ReplyMessage> {
+  #serve(request: RequestMessage, abort: LazyAbort, reply: RelayReply): void {
     // A pool task runs through the pool's public API, which takes an AbortSignal.
-    if (request.to === POOL_TARGET) return this.#pool.serve(request, abort.signal);
-    return this.#member.bus.relayExternal(request, abort);
+    if (request.to === POOL_TARGET) {
+      this.#pool.serve(request, abort.signal).then(reply, (error: unknown) => reply(busErrorReply(error)));
+      return;
+    }
+    this.#member.bus.relayExternal(request, abort, reply);
   }
 
   /** A local worker's call to a worker of another host: forwarded raw over that host's peer. */
-  async #relayFromWorker(request: RequestMessage, signal: CallSignal, from: number): Promise<ReplyMessage> {
+  #relayFromWorker(request: RequestMessage, signal: CallSignal, from: number, reply: RelayReply): void {
     const host = request.h as string;
+    let peer: Peer;
     try {
-      const peer = this.#takingWork(
+      peer = this.#takingWork(
         host,
         `call "${request.m}" from worker ${from} to worker ${String(request.to)} of host ${host}`,
       );
-      return await peer.forward(request.m, request.i, { signal, to: request.to as number });
     } catch (error) {
-      return busErrorReply(error);
+      reply(busErrorReply(error));
+      return;
     }
+    peer.relay(request.m, request.i, { signal, to: request.to as number }, reply);
   }
 
   #report(message: string): void {

@@ -25,8 +25,8 @@ export interface HostPeersOptions {
   timeout: number;
   /** False while the NATS connection is down. */
   connected(): boolean;
-  /** Serves a request another host sent (a relay to a worker, a gather, a pool task). */
-  serve(request: RequestMessage, abort: LazyAbort): Promise<ReplyMessage>;
+  /** Serves a request another host sent (a relay to a worker, a gather, a pool task); `reply` takes the answer. */
+  serve(request: RequestMessage, abort: LazyAbort, reply: (message: ReplyMessage) => void): void;
   /** Reports what no caller can be told about (a malformed message). */
   error(error: BusError): void;
 }
@@ -70,7 +70,7 @@ export class HostPeers {
       hooks: {
         // Another host's primary addresses this host's workers; it serves no procedures itself.
         resolve: () => undefined,
-        relay: (request, abort) => this.#options.serve(request, abort),
+        relay: (request, abort, reply) => this.#options.serve(request, abort, reply),
         event: () => {},
         control: () => {},
         error: (error) => this.#options.error(error),
