@@ -106,7 +106,8 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
   // A message this big goes in a write of its own: the small ones before it need not wait for it.
   const aloneBytes = maxBatchBytes / 4;
   let batching = false;
-  const messageListeners = new Set<(value: unknown) => void>();
+  // An array, replaced on change: iterated for every message, changed once or twice per link.
+  let messageListeners: Array<(value: unknown) => void> = [];
   const closeListeners = new Set<(reason: string) => void>();
   let closed = false;
   // Posted this turn, written at its end.
@@ -147,7 +148,8 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
     (value) => {
       handling++;
       try {
-        for (const listener of messageListeners) listener(value);
+        const listeners = messageListeners;
+        for (let i = 0; i < listeners.length; i++) listeners[i]!(value);
       } finally {
         handling--;
       }
@@ -185,8 +187,8 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
     else unconfirmed -= write.count;
   };
 
-  // Runs after the callbacks Node queued for the writes that completed at once: what is still
-  // unsettled is really waiting for the channel.
+  // Runs after the callbacks Node queued for the writes that completed at once (it is queued after
+  // them, once the writes are made): what is still unsettled is really waiting for the channel.
   const confirmWaiting = () => {
     checkScheduled = false;
     const writes = fresh;
@@ -203,10 +205,6 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
     const write: Write = { count, waiting: false, settled: false };
     unconfirmed += count;
     fresh.push(write);
-    if (!checkScheduled) {
-      checkScheduled = true;
-      process.nextTick(confirmWaiting);
-    }
     return write;
   };
 
@@ -291,6 +289,10 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
     } else {
       for (let i = 0; i < messages.length; i++) writeOne(messages[i]!, dones[i]!);
     }
+    if (fresh.length > 0 && !checkScheduled) {
+      checkScheduled = true;
+      process.nextTick(confirmWaiting);
+    }
     wakeFlushWaiters();
   };
 
@@ -350,8 +352,10 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
       );
     },
     onMessage(listener) {
-      messageListeners.add(listener);
-      return () => messageListeners.delete(listener);
+      messageListeners = [...messageListeners, listener];
+      return () => {
+        messageListeners = messageListeners.filter((other) => other !== listener);
+      };
     },
     onClose(listener) {
       if (closed) {
@@ -376,7 +380,7 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
     },
     dispose() {
       stopListening();
-      messageListeners.clear();
+      messageListeners = [];
       closeListeners.clear();
     },
   };
