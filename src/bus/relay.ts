@@ -74,8 +74,10 @@ export function relayRequest<L extends RelayLink>(
     }
   }
   if (request.to === 'all') {
-    // gatherAll never rejects: every worker's outcome is a row.
-    void gatherAll(from, request, signal, links).then(reply);
+    // Every worker's outcome is a row; a failure of the gather itself is still an answer.
+    gatherAll(from, request, signal, links).then(reply, (error: unknown) =>
+      reply(errorReply(error instanceof Error ? error : new Error(String(error)))),
+    );
     return;
   }
   const target = links.get(request.to as number);
