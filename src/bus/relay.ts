@@ -7,7 +7,7 @@
 import { errorToWire, NoHandlerError, PeerGoneError, ValidationError } from '../errors.js';
 import type { CallSignal } from '../handler-context.js';
 import type { Peer } from '../peer.js';
-import type { EventMessage, ReplyMessage, RequestMessage } from '../protocol.js';
+import { describeValue, type EventMessage, type ReplyMessage, type RequestMessage } from '../protocol.js';
 
 /** A worker link, as the relay needs it. */
 export interface RelayLink {
@@ -76,7 +76,16 @@ export function relayRequest<L extends RelayLink>(
   if (request.to === 'all') {
     // Every worker's outcome is a row; a failure of the gather itself is still an answer.
     gatherAll(from, request, signal, links).then(reply, (error: unknown) =>
-      reply(errorReply(error instanceof Error ? error : new Error(String(error)))),
+      reply(
+        errorReply(
+          new Error(
+            `call "${request.m}" to every worker: the primary's gather failed (${describeValue(error)})`,
+            {
+              cause: error,
+            },
+          ),
+        ),
+      ),
     );
     return;
   }
