@@ -78,14 +78,14 @@ export interface InboxFrame {
   value: unknown;
 }
 
-/** Encodes one value for a subject of the fleet. May throw (a value JSON cannot carry). */
-export function encodeFrame(host: string, instance: string, message: unknown): Uint8Array {
-  return encoder.encode(`${host} ${instance}\n${JSON.stringify(message)}`);
+/** The header every frame starts with: who sent it. */
+function frameHeader(host: string, instance: string): string {
+  return `${host} ${instance}\n`;
 }
 
-/** Bytes a frame header and the array brackets take, on top of the envelopes. */
-function frameOverhead(host: string, instance: string): number {
-  return encoder.encode(`${host} ${instance}\n[]`).byteLength;
+/** Encodes one value for a subject of the fleet. May throw (a value JSON cannot carry). */
+export function encodeFrame(host: string, instance: string, message: unknown): Uint8Array {
+  return encoder.encode(frameHeader(host, instance) + JSON.stringify(message));
 }
 
 /** Decodes one frame; `undefined` for anything that is not one (never throws). */
@@ -144,8 +144,9 @@ export function createHostChannel(options: HostChannelOptions): HostChannel {
   let onMessage: ((value: unknown) => void) | undefined;
   let onClose: ((reason: string) => void) | undefined;
   const maxPayload = () => connection.info?.max_payload ?? 1024 * 1024;
-  const header = `${local.host} ${local.instance}\n`;
-  const overhead = frameOverhead(local.host, local.instance);
+  const header = frameHeader(local.host, local.instance);
+  // The header and the array's brackets, on top of the envelopes.
+  const overhead = Buffer.byteLength(header) + 2;
 
   /** Publishes one frame; the error a closed or draining connection throws, as a gone channel's. */
   const publish = (envelopes: string): Error | undefined => {
