@@ -202,7 +202,10 @@ export function createBusError(code: ErrorCode, message: string, options?: BusEr
 }
 
 const MAX_CAUSE_DEPTH = 8;
-/** Caps on the strings of an error read from the wire: a peer must not make us keep megabytes. */
+/**
+ * Caps on the strings of an error, read from the wire (a peer must not make us keep megabytes) and
+ * sent (what the other end would cut anyway must not make the reply too big to send).
+ */
 const MAX_NAME = 200;
 const MAX_CODE = 200;
 const MAX_MESSAGE = 10_000;
@@ -224,21 +227,24 @@ export function errorToWire(thrown: unknown, depth = 0): WireError {
 
 function toWire(thrown: unknown, depth: number): WireError {
   if (!(thrown instanceof Error) && (typeof thrown !== 'object' || thrown === null)) {
-    return { name: 'Error', message: String(thrown) };
+    return { name: 'Error', message: cap(String(thrown), MAX_MESSAGE) };
   }
   const source = thrown as Partial<Error> & { code?: unknown; data?: unknown; cause?: unknown };
   const plain = !(thrown instanceof Error) && isPlainObject(thrown);
   const wire: WireError = {
-    name: typeof source.name === 'string' ? source.name : 'Error',
-    message:
+    name: typeof source.name === 'string' ? cap(source.name, MAX_NAME) : 'Error',
+    message: cap(
       typeof source.message === 'string'
         ? source.message
         : plain
           ? `a plain object was thrown: ${preview(thrown)}`
           : String(thrown),
+      MAX_MESSAGE,
+    ),
   };
-  if (typeof source.code === 'string' || typeof source.code === 'number') wire.code = source.code;
-  if (typeof source.stack === 'string') wire.stack = source.stack;
+  if (typeof source.code === 'string') wire.code = cap(source.code, MAX_CODE);
+  else if (typeof source.code === 'number') wire.code = source.code;
+  if (typeof source.stack === 'string') wire.stack = cap(source.stack, MAX_STACK);
   if (plain) {
     // `throw { status: 503, reason: 'db down' }`: its fields are the information, keep them.
     const data = plainFields(thrown as Record<string, unknown>);
@@ -320,8 +326,11 @@ function rebuild(wire: WireError, depth: number): Error {
   return error;
 }
 
+/** `text` cut to at most `max` characters, the note included (so a capped text caps to itself). */
 function cap(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+  if (text.length <= max) return text;
+  const note = `… (cut from ${text.length} characters)`;
+  return `${text.slice(0, Math.max(0, max - note.length))}${note}`;
 }
 
 function isPlainObject(value: object): boolean {

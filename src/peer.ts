@@ -338,7 +338,9 @@ export class Peer {
    *
    * A hello from a new instance behind the same channel (the other end replaced its bus) ends the
    * calls the old instance made: their replies have nobody to go to, and dropping them is what lets
-   * the new instance number its calls from 0 without meeting one. The answer names the instance it
+   * the new instance number its calls from 0 without meeting one. The calls this end sent to the old
+   * instance fail with PEER_GONE: nothing is left to answer them (in fleet mode, a host that dropped
+   * this one and made a new peer for it). The answer names the instance it
    * answers (`to`), and asks for an answer in turn (`ack: false`) while the other end's hellos have
    * not named this one: a hello naming this instance is the proof that numeric ids are safe, since
    * everything the other end sends after it is for this instance. At most one answer per instance
@@ -353,11 +355,10 @@ export class Peer {
     const features = helloFeatures(data);
     if (first) {
       if (previous !== undefined) {
-        this.#incoming.abortAll(
-          new PeerGoneError(
-            `${this.#options.remoteName} replaced its bus (a new instance said hello): the call's caller is gone`,
-          ),
-        );
+        const replaced = `${this.#options.remoteName} replaced its bus (a new instance said hello)`;
+        this.#incoming.abortAll(new PeerGoneError(`${replaced}: the call's caller is gone`));
+        // The old instance will never answer what was sent to it.
+        this.#calls.orphaned(`${replaced}, so nothing will answer it; it may or may not have run`);
       }
       this.#transport.useBatches?.(features.has(FEATURE_BATCH));
       // An end without short ids never names anyone: it gets the v1 answer, only to a probe.

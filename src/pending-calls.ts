@@ -249,10 +249,22 @@ export class PendingCalls {
   close(error: BusError): void {
     this.#closedWith = error;
     this.#deadlines.clear();
-    for (const entry of this.#pending.values()) {
+    this.#rejectAll(error);
+  }
+
+  /**
+   * The other end was replaced (a new instance said hello): nobody is left to answer the calls
+   * already sent, so each rejects with PEER_GONE saying `reason`. The link stays open for new calls.
+   */
+  orphaned(reason: string): void {
+    this.#rejectAll(new PeerGoneError(reason));
+  }
+
+  #rejectAll(reason: BusError): void {
+    for (const entry of [...this.#pending.values()]) {
       const { reject } = entry;
       this.#forget(entry);
-      reject(this.#rejectionFor(entry.method, entry.targetName));
+      reject(this.#rejectionFor(entry.method, entry.targetName, reason));
     }
     this.#abandoned.clear();
   }
@@ -304,8 +316,7 @@ export class PendingCalls {
     this.#out.post({ $cb: 1, k: 'cancel', id, r: reason }, ignoreError);
   }
 
-  #rejectionFor(method: string, targetName: string): BusError {
-    const reason = this.#closedWith!;
+  #rejectionFor(method: string, targetName: string, reason: BusError = this.#closedWith!): BusError {
     const ErrorClass = reason.code === 'CLOSED' ? ClosedError : PeerGoneError;
     return new ErrorClass(`call "${method}" to ${targetName} failed: ${reason.message}`, { cause: reason });
   }

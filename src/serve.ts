@@ -4,7 +4,7 @@
  * validation and the handler are, so a plain handler costs no promise and no microtask hop.
  */
 import type { Caller, ServedProcedure } from './call.js';
-import { AbortedError, errorToWire, NoHandlerError, TimeoutError } from './errors.js';
+import { AbortedError, errorToWire, NoHandlerError, TimeoutError, type WireError } from './errors.js';
 import { CallContext, LazyAbort } from './handler-context.js';
 import type { CallId, ReplyMessage, RequestMessage } from './protocol.js';
 import { validate } from './validate.js';
@@ -107,9 +107,10 @@ export class IncomingCalls {
     if (this.#host.isClosed()) return;
     reply.id = request.id;
     this.#host.send(reply, (error) => {
-      if (!error || this.#host.isClosed() || reply.k === 'err') return;
-      // The result could not be serialized: tell the caller instead of letting it time out.
-      this.#host.send({ ...busErrorReply(error), id: request.id }, () => {});
+      if (!error || this.#host.isClosed()) return;
+      // The reply could not be sent (not serializable, over the link's size limit): the caller
+      // still gets an answer, a small one, instead of waiting for its timeout.
+      this.#host.send({ ...unsentReply(reply, error), id: request.id }, () => {});
     });
   }
 
@@ -222,6 +223,22 @@ function handlerErrorReply(error: unknown): ReplyMessage {
 /** True for a promise or any other thenable a handler may return. */
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/**
+ * What goes instead of a reply that could not be sent: for a result, the send's failure
+ * (VALIDATION); for an error, the same error's name, code and message, without what made it
+ * unsendable (its stack, data and cause).
+ */
+function unsentReply(reply: ReplyMessage, failure: Error): ReplyMessage {
+  if (reply.k !== 'err' || reply.e === undefined) return busErrorReply(failure);
+  const { name, message, code } = reply.e;
+  const e: WireError = {
+    name,
+    message: `${message} (the rest of this error could not be sent: ${failure.message})`,
+  };
+  if (code !== undefined) e.code = code;
+  return reply.b ? { $cb: 1, k: 'err', id: '', e, b: true } : { $cb: 1, k: 'err', id: '', e };
 }
 
 /** A failure of the bus itself (NO_HANDLER, VALIDATION, …): the caller rethrows it with its code. */

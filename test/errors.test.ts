@@ -125,6 +125,25 @@ describe('a thrown plain object', () => {
   });
 });
 
+describe('errorToWire on what this end sends', () => {
+  it('cuts the strings where the receiving end would, so a huge message cannot make a reply unsendable', () => {
+    const thrown = Object.assign(new Error('M'.repeat(1e6)), {
+      name: 'N'.repeat(1e6),
+      code: 'C'.repeat(1e6),
+    });
+    const wire = errorToWire(thrown);
+    expect(wire.message.length).toBe(10_000);
+    expect(wire.message).toMatch(/… \(cut from 1000000 characters\)$/);
+    expect(wire.name.length).toBe(200);
+    expect(String(wire.code).length).toBe(200);
+    expect(wire.stack!.length).toBeLessThanOrEqual(50_000);
+    // What arrives is read back unchanged: the receiver's caps are the same.
+    const rebuilt = errorFromWire(wire) as Error & { code: string };
+    expect(rebuilt.message).toBe(wire.message);
+    expect(rebuilt.name).toBe(wire.name);
+  });
+});
+
 describe('errorFromWire on what a peer sent', () => {
   it('bounds every string and the cause depth, and never throws on bad field types', () => {
     const wire = {

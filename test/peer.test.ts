@@ -311,6 +311,39 @@ describe('wire hygiene', () => {
   });
 });
 
+describe('an end replaced behind the same channel', () => {
+  it('fails the calls sent to the old instance with PEER_GONE, and the link keeps working', async () => {
+    const pair = createMemoryTransportPair();
+    cleanup.push(async () => pair.close());
+    const requests: Array<{ id: string | number; m: string }> = [];
+    pair.b.onMessage((value) => {
+      const message = value as { k: string; id: string | number; m: string };
+      if (message.k === 'req') requests.push(message);
+    });
+    // No timeout: without the new hello these calls would wait for ever.
+    const peer = barePeer(pair.a, 0);
+    cleanup.push(async () => peer.close());
+    pair.inject('a', { $cb: 1, k: 'ctl', c: 'hello', d: { instance: 'old', ack: true } });
+    await until(() => peer.connected);
+    const lost = [peer.call('slow', undefined), peer.call('slow', undefined)];
+    await until(() => requests.length === 2);
+    pair.inject('a', { $cb: 1, k: 'ctl', c: 'hello', d: { instance: 'new', ack: true } });
+    for (const call of lost) {
+      await expect(call).rejects.toMatchObject({
+        code: 'PEER_GONE',
+        message: /call "slow" to b failed: b replaced its bus \(a new instance said hello\)/,
+      });
+    }
+    expect(peer.inFlight).toBe(0);
+    // A call to the new instance is answered as usual.
+    const answered = peer.call('fast', undefined);
+    await until(() => requests.length === 3);
+    const request = requests[2]!;
+    pair.inject('a', { $cb: 1, k: 'res', id: request.id, o: 'ok' });
+    await expect(answered).resolves.toBe('ok');
+  });
+});
+
 describe('an end that never says hello', () => {
   it('refuseUntilHello fails held calls and events at once, keeps what is owed, and a late hello lifts it', async () => {
     const pair = createMemoryTransportPair();

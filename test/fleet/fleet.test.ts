@@ -109,6 +109,29 @@ describe('fleet', () => {
     expect(await t.fleet.call({ host: 'a', id: 1 }, 'echo', { n: 1 })).toEqual({ n: 1, host: 'a' });
   });
 
+  it('answers with the error, cut down, when a handler’s error is too big for max_payload', async () => {
+    type Remote = { remote: { name: string; code: string; message: string; data?: unknown } };
+    // Without an answer this would be a TIMEOUT after 10 s.
+    const options = { timeout: 10_000 };
+    const withData = await expectCode(
+      t.fleet.call({ host: 'a', id: 1 }, 'bigError', { bytes: 1_100_000, where: 'data' }, options),
+      'REMOTE',
+    );
+    const sent = (withData as unknown as Remote).remote;
+    expect(sent).toMatchObject({ name: 'Error', code: 'E_BIG' });
+    expect(sent.message).toMatch(/^too much data \(the rest of this error could not be sent: .*max_payload/);
+    expect(sent.data).toBeUndefined();
+    // A huge message is cut where the receiving end would cut it anyway, so the error fits.
+    const withMessage = await expectCode(
+      t.fleet.call({ host: 'a', id: 1 }, 'bigError', { bytes: 1_100_000, where: 'message' }, options),
+      'REMOTE',
+    );
+    const cut = (withMessage as unknown as Remote).remote;
+    expect(cut.code).toBe('E_BIG');
+    expect(cut.message.length).toBe(10_000);
+    expect(cut.message).toMatch(/^x+… \(cut from 1100000 characters\)$/);
+  });
+
   it('gathers one row per worker of every host, each with its host', async () => {
     const rows = await t.fleet.callAll('whoami', undefined, { timeout: 5_000 });
     expect(rows.every((row) => row.ok)).toBe(true);
