@@ -71,11 +71,22 @@ export function isFiniteTimeout(timeout: number): boolean {
   return timeout > 0 && timeout !== Number.POSITIVE_INFINITY;
 }
 
+/**
+ * The longest delay a Node timer takes: a longer one fires after 1 ms (with a warning), so a
+ * timeout past it would expire at once, or spin re-arming.
+ */
+export const MAX_TIMEOUT = 2 ** 31 - 1;
+
 /** Eagerly rejects a bad timeout option. */
 export function assertTimeout(timeout: unknown, where: string): asserts timeout is number {
-  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
+  if (
+    typeof timeout !== 'number' ||
+    Number.isNaN(timeout) ||
+    timeout < 0 ||
+    (timeout > MAX_TIMEOUT && timeout !== Number.POSITIVE_INFINITY)
+  ) {
     throw new RangeError(
-      `${where}: timeout must be a number of milliseconds >= 0 (0 or Infinity: none), got ${String(timeout)}`,
+      `${where}: timeout must be a number of milliseconds from 0 to ${MAX_TIMEOUT} (about 24.8 days), or 0 or Infinity for none, got ${String(timeout)}`,
     );
   }
 }

@@ -10,6 +10,7 @@
  * stays proportional to the calls really pending even when one of them hangs for its whole
  * timeout while thousands settle behind it.
  */
+import { MAX_TIMEOUT } from './call.js';
 
 /** Something with a deadline. */
 export interface Expiring {
@@ -82,7 +83,10 @@ export class DeadlineQueue<T extends Expiring> {
     this.#armedFor = at;
     // Never early: a timer may fire up to a millisecond before `at` by performance.now(); `#fire`
     // then arms again for what is left.
-    this.#timer = setTimeout(() => this.#fire(), Math.max(1, Math.ceil(at - performance.now())));
+    // Never past a timer's maximum either (a longer delay would fire after 1 ms, again and again,
+    // for a deadline a peer sent): `#fire` arms again for what is left.
+    const delay = Math.min(MAX_TIMEOUT, Math.max(1, Math.ceil(at - performance.now())));
+    this.#timer = setTimeout(() => this.#fire(), delay);
     // A pending call must never keep a process alive on its own.
     this.#timer.unref();
   }

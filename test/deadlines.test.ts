@@ -78,6 +78,23 @@ describe('DeadlineQueue', () => {
     expect(expired).toEqual(['first', 'retry']);
   });
 
+  it('waits out a deadline past what one timer can (2^31-1 ms) without spinning', async () => {
+    const { add, expired } = setup();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      // A peer may send any deadline (a relayed gather's); a timer past the maximum fires after
+      // 1 ms, and re-arming it would loop.
+      add('far', 2 ** 40);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+    expect(expired).toEqual([]);
+  });
+
   it('clear drops everything without expiring it', async () => {
     const { queue, expired, add } = setup();
     add('a', 10);

@@ -133,6 +133,11 @@ describe('timeouts', () => {
   it('rejects a bad timeout option eagerly', async () => {
     const { primary } = await setup();
     expect(() => primary.call(1, 'add', { a: 1, b: 1 }, { timeout: -1 })).toThrow(RangeError);
+    // Past what a Node timer can wait: it would fire after 1 ms.
+    expect(() => primary.call(1, 'add', { a: 1, b: 1 }, { timeout: 2 ** 31 })).toThrow(
+      /timeout must be a number of milliseconds from 0 to 2147483647 \(about 24\.8 days\), or 0 or Infinity for none, got 2147483648/,
+    );
+    await expect(primary.call(1, 'add', { a: 1, b: 1 }, { timeout: 2 ** 31 - 1 })).resolves.toBe(2);
   });
 });
 

@@ -5,6 +5,7 @@
  * contract. Its own module because the rows are a small wire format of their own, between this
  * end and the primary's relay (`relay.ts`).
  */
+import { MAX_TIMEOUT } from '../call.js';
 import type { ProcedureDef } from '../contract.js';
 import { busErrorFromWire, RemoteError, type WireError } from '../errors.js';
 import type { Peer } from '../peer.js';
@@ -49,7 +50,7 @@ export async function gatherPeers(
   const rows = (await peer.call(
     method,
     checkedInput,
-    { signal: options.signal, timeout: finite ? timeout + GATHER_REPLY_GRACE_MS : 0 },
+    { signal: options.signal, timeout: finite ? Math.min(timeout + GATHER_REPLY_GRACE_MS, MAX_TIMEOUT) : 0 },
     { to: 'all', self: options.includeSelf ?? false, relayDeadline: finite ? timeout : undefined },
   )) as RelayedRow[];
   return Promise.all(rows.map((row) => toResult(self, method, def.output, row)));

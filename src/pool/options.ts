@@ -1,5 +1,5 @@
 /** The pool's options, their defaults, and the eager checks that name a bad option and its value. */
-import { type CallOptions, DEFAULT_TIMEOUT } from '../call.js';
+import { assertTimeout, type CallOptions, DEFAULT_TIMEOUT } from '../call.js';
 import { assertOptionNames, type OptionNames, optionNames } from '../options-check.js';
 
 /** Options of {@link createTaskPool}. */
@@ -102,7 +102,7 @@ export function resolvePoolOptions(options: TaskPoolOptions | undefined): Resolv
   const highWaterMark = options?.highWaterMark ?? Math.min(POOL_DEFAULTS.highWaterMark, maxQueue);
   assertCount(highWaterMark, `${where}: highWaterMark`, 0, true);
   const timeout = options?.timeout ?? POOL_DEFAULTS.timeout;
-  assertTimeoutOption(timeout, `${where}: timeout`);
+  assertTimeout(timeout, where);
   const retry = options?.retry ?? POOL_DEFAULTS.retry;
   assertCount(retry, `${where}: retry`, 0, false);
   const statsWindow = options?.statsWindow ?? POOL_DEFAULTS.statsWindow;
@@ -127,7 +127,7 @@ export function checkRunOptions(options: RunOptions | undefined, method: string)
     throw new TypeError(`run("${method}"): options must be an object, got ${String(options)}`);
   }
   assertOptionNames(options, RUN_OPTION_NAMES, `run("${method}") options`);
-  if (options.timeout !== undefined) assertTimeoutOption(options.timeout, `run("${method}"): timeout`);
+  if (options.timeout !== undefined) assertTimeout(options.timeout, `run("${method}")`);
   if (options.retry !== undefined) assertCount(options.retry, `run("${method}"): retry`, 0, false);
   const signal = options.signal as unknown;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
@@ -144,11 +144,5 @@ function assertCount(value: unknown, what: string, min: number, infinite: boolea
     throw new RangeError(
       `${what} must be an integer >= ${min}${infinite ? ' or Infinity' : ''}, got ${String(value)}`,
     );
-  }
-}
-
-function assertTimeoutOption(value: unknown, what: string): asserts value is number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-    throw new RangeError(`${what} must be a number of ms >= 0 (0 or Infinity: none), got ${String(value)}`);
   }
 }

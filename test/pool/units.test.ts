@@ -22,7 +22,8 @@ describe('createTaskPool options', () => {
     [{ concurrency: 1.5 }, /concurrency .* got 1\.5/],
     [{ maxQueue: -1 }, /maxQueue must be an integer >= 0 or Infinity, got -1/],
     [{ highWaterMark: Number.NaN }, /highWaterMark .* got NaN/],
-    [{ timeout: -5 }, /timeout must be a number of ms >= 0 .* got -5/],
+    [{ timeout: -5 }, /timeout must be a number of milliseconds from 0 .* got -5/],
+    [{ timeout: 2 ** 31 }, /timeout must be a number of milliseconds from 0 to 2147483647 .* got 2147483648/],
     [{ retry: Number.POSITIVE_INFINITY }, /retry must be an integer >= 0, got Infinity/],
     [{ statsWindow: 0 }, /statsWindow must be an integer >= 1, got 0/],
   ])('rejects %o eagerly with a RangeError naming it', (options, message) => {
