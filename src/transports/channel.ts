@@ -54,6 +54,8 @@ type Done = (error?: Error) => void;
 /** One write handed to the channel: how many messages it carries, and where its count lives. */
 interface Write {
   readonly count: number;
+  /** The callback of its message, or of each message of its batch. */
+  readonly done: Done | Done[];
   /** Still not called back at the end of the turn it was written in: really waiting for the channel. */
   waiting: boolean;
   settled: boolean;
@@ -124,6 +126,8 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
   let checkScheduled = false;
   // Written, and still not called back after the turn ended: what the channel really holds.
   let waiting = 0;
+  // Written and not called back yet, this turn's and older: what a close must still answer.
+  const unsettled = new Set<Write>();
   let flushWaiters: Array<() => void> = [];
   // In `handledWriters` until the message being handled now has been (see `writeHandled`).
   let awaitingHandled = false;
@@ -140,6 +144,9 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
   const markClosed = (reason: string) => {
     if (closed) return;
     closed = true;
+    // Node may never call these back: a send queued behind a handle (a connection handed to the
+    // worker) waits for the worker's ack, which a dead worker never sends.
+    for (const write of [...unsettled]) finish(write, goneError());
     for (const listener of [...closeListeners]) listener(reason);
     closeListeners.clear();
   };
@@ -180,11 +187,17 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
     );
   };
 
-  const settle = (write: Write) => {
+  /** A write was called back (or failed, or its channel closed): once, whatever comes later. */
+  const finish = (write: Write, error: Error | undefined) => {
     if (write.settled) return;
     write.settled = true;
+    unsettled.delete(write);
     if (write.waiting) waiting -= write.count;
     else unconfirmed -= write.count;
+    const { done } = write;
+    if (typeof done === 'function') done(error);
+    else for (let i = 0; i < done.length; i++) done[i]!(error);
+    wakeFlushWaiters();
   };
 
   // Runs after the callbacks Node queued for the writes that completed at once (it is queued after
@@ -201,45 +214,38 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
     }
   };
 
-  const track = (count: number): Write => {
-    const write: Write = { count, waiting: false, settled: false };
+  const track = (count: number, done: Done | Done[]): Write => {
+    const write: Write = { count, done, waiting: false, settled: false };
     unconfirmed += count;
     fresh.push(write);
+    unsettled.add(write);
     return write;
   };
 
   const writeOne = (message: Message, done: Done) => {
-    const write = track(1);
+    const write = track(1, done);
     try {
-      channel.write(message, (error) => {
-        settle(write);
-        done(error ? writeFailure(error) : undefined);
-        wakeFlushWaiters();
-      });
+      channel.write(message, (error) => finish(write, error ? writeFailure(error) : undefined));
     } catch (error) {
-      settle(write);
-      done(serializeFailure(error));
+      finish(write, serializeFailure(error));
     }
   };
 
   const writeBatch = (messages: Message[], dones: Done[]) => {
-    const write = track(messages.length);
+    const write = track(messages.length, dones);
     const envelope: BatchMessage = { $cb: 1, k: 'batch', b: messages };
     try {
-      channel.write(envelope, (error) => {
-        settle(write);
-        const failure = error ? writeFailure(error) : undefined;
-        for (const done of dones) done(failure);
-        wakeFlushWaiters();
-      });
+      channel.write(envelope, (error) => finish(write, error ? writeFailure(error) : undefined));
     } catch (error) {
-      settle(write);
       const code = (error as NodeJS.ErrnoException | null)?.code;
       if (code && GONE_CODES.has(code)) {
-        for (const done of dones) done(goneError(error));
+        finish(write, goneError(error));
         return;
       }
       // One message could not be serialized: send them one by one, so only that one fails.
+      write.settled = true;
+      unsettled.delete(write);
+      unconfirmed -= write.count;
       for (let i = 0; i < messages.length; i++) writeOne(messages[i]!, dones[i]!);
     }
   };
