@@ -45,6 +45,8 @@ export class Outbound {
   #heldDropped = 0;
   /** Set while new work is refused at once because the other end is late to say hello. */
   #refusal: BusError | undefined;
+  /** Flushes waiting for the held messages to go (see {@link whenUnheld}). */
+  #unheldWaiters: Array<() => void> = [];
 
   constructor(transport: Transport, remoteName: string) {
     this.#transport = transport;
@@ -122,6 +124,7 @@ export class Outbound {
     this.#heldWork = 0;
     this.#heldDropped = 0;
     for (const item of failed) item.done(error);
+    this.#wakeUnheldWaiters();
   }
 
   /** The other end said hello: what was held goes out in order, and nothing is held from now on. */
@@ -133,6 +136,7 @@ export class Outbound {
     this.#heldCalls = undefined;
     this.#heldWork = 0;
     for (const item of held) if (item.live) this.#transport.post(item.message, item.done);
+    this.#wakeUnheldWaiters();
   }
 
   /** The link closed: every message still held fails with `error`. */
@@ -142,6 +146,24 @@ export class Outbound {
     this.#heldCalls = undefined;
     this.#heldWork = 0;
     for (const item of held) if (item.live) item.done(error);
+    this.#wakeUnheldWaiters();
+  }
+
+  /**
+   * Resolves once nothing waits here for the other end's hello: it said hello (what was held is
+   * then the transport's to write), the link closed, or the hello is late and new work is refused
+   * (what is owed stays held for a late hello, but a flush no longer waits for it).
+   */
+  whenUnheld(): Promise<void> {
+    const held = this.#held;
+    if (held === undefined || this.#refusal || !held.some((item) => item.live)) return Promise.resolve();
+    return new Promise((resolve) => this.#unheldWaiters.push(resolve));
+  }
+
+  #wakeUnheldWaiters(): void {
+    const waiters = this.#unheldWaiters;
+    this.#unheldWaiters = [];
+    for (const wake of waiters) wake();
   }
 }
 

@@ -299,8 +299,13 @@ export class Peer {
     this.#out.refuseUntilHello(error);
   }
 
-  /** Resolves once everything accepted for sending has been written (before a process exits). */
+  /**
+   * Resolves once everything accepted for sending has been written (before a process exits),
+   * including what is held until the other end says hello (a worker that exits right after it
+   * starts): once it is released, or refused because the hello is late, or the link closed.
+   */
   async flush(): Promise<void> {
+    await this.#out.whenUnheld();
     await this.#transport.flush();
   }
 
