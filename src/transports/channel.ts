@@ -59,6 +59,8 @@ interface Write {
   /** Still not called back at the end of the turn it was written in: really waiting for the channel. */
   waiting: boolean;
   settled: boolean;
+  /** Flushes that wait for this write among others. */
+  flushes?: Array<() => void>;
 }
 
 /**
@@ -128,18 +130,10 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
   let waiting = 0;
   // Written and not called back yet, this turn's and older: what a close must still answer.
   const unsettled = new Set<Write>();
-  let flushWaiters: Array<() => void> = [];
   // In `handledWriters` until the message being handled now has been (see `writeHandled`).
   let awaitingHandled = false;
 
   const pendingCount = () => queue.length + unconfirmed + waiting;
-
-  const wakeFlushWaiters = () => {
-    if (flushWaiters.length === 0 || pendingCount() > 0) return;
-    const waiters = flushWaiters;
-    flushWaiters = [];
-    for (const wake of waiters) wake();
-  };
 
   const markClosed = (reason: string) => {
     if (closed) return;
@@ -159,8 +153,9 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
         for (let i = 0; i < listeners.length; i++) listeners[i]!(value);
       } finally {
         handling--;
+        // Even when a listener threw: what the others posted must not wait for the next message.
+        if (handling === 0) writeHandled();
       }
-      if (handling === 0) writeHandled();
     },
     (reason) => markClosed(reason),
   );
@@ -194,10 +189,10 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
     unsettled.delete(write);
     if (write.waiting) waiting -= write.count;
     else unconfirmed -= write.count;
-    const { done } = write;
+    const { done, flushes } = write;
     if (typeof done === 'function') done(error);
     else for (let i = 0; i < done.length; i++) done[i]!(error);
-    wakeFlushWaiters();
+    if (flushes) for (const wake of flushes) wake();
   };
 
   // Runs after the callbacks Node queued for the writes that completed at once (it is queued after
@@ -299,7 +294,6 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
       checkScheduled = true;
       process.nextTick(confirmWaiting);
     }
-    wakeFlushWaiters();
   };
 
   /** The message being handled when this transport was posted to has been handled. */
@@ -378,8 +372,17 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
       return pendingCount();
     },
     flush() {
-      if (pendingCount() === 0) return Promise.resolve();
-      return new Promise((resolve) => flushWaiters.push(resolve));
+      // What is queued goes now; then this waits for the writes made so far, and only those: a
+      // sender that never stops must not keep a flush (and a worker's exit) waiting for ever.
+      writeQueued();
+      if (unsettled.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        let left = unsettled.size;
+        const wake = () => {
+          if (--left === 0) resolve();
+        };
+        for (const write of unsettled) (write.flushes ??= []).push(wake);
+      });
     },
     useBatches(enabled) {
       batching = enabled && maxBatchBytes > 0;

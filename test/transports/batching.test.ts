@@ -46,6 +46,9 @@ function recordingChannel({ hold = false } = {}) {
     complete() {
       for (const done of pending.splice(0)) done(null);
     },
+    completeOldest() {
+      pending.shift()?.(null);
+    },
   };
 }
 
@@ -229,6 +232,48 @@ describe('the outbound batcher', () => {
     // The next turn starts over at EAGER_WRITE_AT.
     for (const n of names.slice(0, first)) transport.post(event(n), () => {});
     expect(rec.writes).toHaveLength(4);
+    await nextTurn();
+    transport.dispose();
+  });
+
+  it('flush waits for what was accepted before it, not for what a steady sender posts after', async () => {
+    const rec = recordingChannel({ hold: true });
+    const transport = createTransport(rec.channel);
+    const { seen, done } = outcomes();
+    transport.post(event('before'), done('before'));
+    let flushed = false;
+    const flush = transport.flush().then(() => {
+      flushed = true;
+    });
+    // A sender that never stops: something posted after the flush is always waiting.
+    transport.post(event('after'), done('after'));
+    await nextTurn();
+    expect(rec.writes).toHaveLength(2);
+    rec.completeOldest();
+    await flush;
+    expect(flushed).toBe(true);
+    expect(seen).toEqual(['before:ok']);
+    expect(transport.pendingSends).toBe(1);
+    rec.complete();
+    transport.dispose();
+  });
+
+  it('writes what the other listeners posted even when one listener throws', async () => {
+    const rec = deliveringChannel();
+    const transport = createTransport(rec.channel);
+    transport.onMessage(() => transport.post(event('reply'), () => {}));
+    let throws = true;
+    transport.onMessage(() => {
+      if (!throws) return;
+      throws = false;
+      throw new Error('a listener failed');
+    });
+    expect(() => rec.deliver(event('in'))).toThrow('a listener failed');
+    // Written when the handling returned, threw or not, not at the end of the turn.
+    expect(rec.shape()).toEqual(['reply']);
+    // The next message is handled as usual.
+    rec.deliver(event('in2'));
+    expect(rec.shape()).toEqual(['reply', 'reply']);
     await nextTurn();
     transport.dispose();
   });
