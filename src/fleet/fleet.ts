@@ -37,7 +37,14 @@ import {
   type NatsSubscriptionLike,
 } from '../transports/nats.js';
 import { validate } from '../validate.js';
-import { type FleetGatherResult, gatherFromHost, localRows, remoteDeadline } from './gather.js';
+import {
+  type FleetGatherResult,
+  gatherFromHost,
+  hostFailureRow,
+  localRows,
+  remoteDeadline,
+} from './gather.js';
+import { guarded, subscribeGuarded, warnThrown } from './guard.js';
 import { HostPeers } from './host-peers.js';
 import { type HostInfo, type HostState, HostTable } from './hosts.js';
 import { Liveness } from './liveness.js';
@@ -86,6 +93,8 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
   readonly #subs: NatsSubscriptionLike[] = [];
   #state: HostState | 'closed' = 'up';
   #connected = true;
+  /** The remote hosts known when the NATS connection dropped: a gather meanwhile has a row for each. */
+  #lostHosts: string[] = [];
   #leaving: Promise<void> | undefined;
 
   /** @internal Created by the supervisor once the connection is up (see `startFleet`). */
@@ -119,7 +128,8 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
       timeout: member.timeout,
       connected: () => this.#connected,
       serve: (request, abort, reply) => this.#serve(request, abort, reply),
-      error: (error) => this.emit('error', error),
+      known: (host) => this.#table.get(host)?.instance,
+      error: (error) => this.#notify('error', error),
     });
     this.#liveness = new Liveness({
       nc,
@@ -133,8 +143,10 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
       watching: () => this.#connected && this.#state !== 'closed',
       drop: (host, reason) => this.#drop(host, reason),
       arrived: (info, restarted) => {
-        if (restarted) this.#peers.close(info.host, `host ${info.host} restarted`);
-        else this.emit('hostUp', info);
+        // A frame of the new instance may have come before this heartbeat and replaced the peer
+        // already: only a peer of another instance is stale.
+        if (restarted) this.#peers.closeStale(info.host, info.instance, `host ${info.host} restarted`);
+        else this.#notify('hostUp', info);
       },
       report: (message) => this.#report(message),
       tick: () => this.#pool.update(),
@@ -204,8 +216,8 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
   /**
    * Calls `method` on every ready worker of every host at once: one settled row per worker, each
    * with its `host`. Never rejects because one failed; at the deadline slow workers are TIMEOUT
-   * rows, and a host that did not answer at all (frozen, gone, leaving) is one row with `id`
-   * undefined.
+   * rows, and a host that did not answer at all (frozen, gone, leaving, or out of reach while this
+   * host's NATS connection is down: PEER_GONE) is one row with `id` undefined.
    */
   async callAll<M extends WorkerMethod<C>>(
     method: M,
@@ -233,7 +245,18 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
     const answers = remote.map((info) =>
       gatherFromHost(info, () => this.#peers.get(info.host, info.instance), call, `host ${this.host}`),
     );
-    const all = await Promise.all([local, ...answers]);
+    // Hosts out of reach while the connection is down are failures, never silently missing rows.
+    const unreachable = this.#connected
+      ? []
+      : this.#lostHosts.map((host) =>
+          hostFailureRow(
+            host,
+            new PeerGoneError(
+              `call "${method}" to host ${host} failed: the NATS connection of host ${this.host} is down (reconnecting); retry shortly`,
+            ),
+          ),
+        );
+    const all = await Promise.all([local, ...answers, ...unreachable]);
     return all.flat() as FleetGatherResult<CallOutput<WorkerProcedures<C>[M]>>[];
   }
 
@@ -309,11 +332,12 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
     this.#pool.stop();
     this.#liveness.beat();
     await this.#nc.flush().catch(() => {});
-    const started = Date.now();
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
     // Calls sent before the others saw `leaving` may still be on their way: serve them too.
     const grace = 2 * this.#options.heartbeat;
     const busy = () => this.#peers.busy();
-    while (Date.now() - started < this.#options.leaveTimeout && (busy() || Date.now() - started < grace)) {
+    while (elapsed() < this.#options.leaveTimeout && (busy() || elapsed() < grace)) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await this.close();
@@ -321,7 +345,7 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
 
   #listen(): void {
     const sub = (subject: string, handle: (msg: NatsMsgLike) => void) =>
-      this.#subs.push(this.#nc.subscribe(subject, { callback: (error, msg) => error || handle(msg) }));
+      this.#subs.push(subscribeGuarded(this.#nc, subject, handle));
     sub(this.#subjects.inbox(this.host), (msg) => this.#onInbox(msg));
     sub(this.#subjects.eventAll, (msg) => this.#onEvent(msg));
     this.#member.bus.setHostRelay({
@@ -329,24 +353,32 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
       relay: (request, signal, from, reply) => this.#relayFromWorker(request, signal, from, reply),
     });
     this.#liveness.beat();
-    void this.#watchStatus();
+    this.#watchStatus().catch((error: unknown) => warnThrown('the NATS status watcher', error));
   }
 
   async #watchStatus(): Promise<void> {
     for await (const status of this.#nc.status()) {
-      if (status.type === 'disconnect') {
-        this.#connected = false;
-        this.#pool.update();
-        for (const info of this.#table.remotes()) {
-          this.#drop(
-            info.host,
-            `the NATS connection of host ${this.host} dropped (${status.server ?? 'server'})`,
-          );
-        }
-      } else if (status.type === 'reconnect') {
-        this.#connected = true;
-        this.#liveness.reconnected();
+      guarded(`handling the NATS status "${status.type}"`, () => this.#onStatus(status));
+    }
+  }
+
+  #onStatus(status: { type: string; server?: string }): void {
+    if (status.type === 'disconnect') {
+      this.#connected = false;
+      this.#pool.update();
+      const lost = this.#table.remotes();
+      // A second disconnect before a reconnect finds the table empty: keep the first list.
+      if (lost.length > 0) this.#lostHosts = lost.map((info) => info.host);
+      for (const info of lost) {
+        this.#drop(
+          info.host,
+          `the NATS connection of host ${this.host} dropped (${status.server ?? 'server'})`,
+        );
       }
+    } else if (status.type === 'reconnect') {
+      this.#connected = true;
+      this.#lostHosts = [];
+      this.#liveness.reconnected();
     }
   }
 
@@ -368,7 +400,7 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
     const known = this.#table.get(host) !== undefined;
     this.#table.remove(host);
     this.#peers.close(host, reason);
-    if (known) this.emit('hostGone', { host, reason });
+    if (known) this.#notify('hostGone', { host, reason });
   }
 
   // ---- peers ----------------------------------------------------------------------------------
@@ -402,7 +434,11 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
       this.#report(`dropped a malformed frame on the inbox of host ${this.host}`);
       return;
     }
-    this.#peers.deliver(frame);
+    if (!this.#peers.deliver(frame)) {
+      this.#report(
+        `dropped a frame from host ${frame.host} on the inbox of host ${this.host}: no heartbeat was heard from that host (not in the fleet)`,
+      );
+    }
   }
 
   #onEvent(msg: NatsMsgLike): void {
@@ -414,7 +450,7 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
       return;
     }
     (this.#member.bus.broadcast as (e: string, p: unknown) => Promise<number[]>)(n, p).catch(
-      (error: BusError) => this.emit('error', error),
+      (error: BusError) => this.#notify('error', error),
     );
   }
 
@@ -447,7 +483,18 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
   }
 
   #report(message: string): void {
-    this.emit('error', new ValidationError(message) as BusError);
+    this.#notify('error', new ValidationError(message) as BusError);
+  }
+
+  /**
+   * Every fleet event goes out here: it is emitted from NATS callbacks, timers and promise
+   * handlers, where an app listener's throw would stop the connection's reader or crash the
+   * process. A throw becomes a process warning naming the event.
+   */
+  #notify<E extends keyof FleetEvents>(event: E, ...args: FleetEvents[E]): void {
+    guarded(`the fleet's "${event}" listener`, () => {
+      (this.emit as (event: E, ...rest: unknown[]) => boolean)(event, ...args);
+    });
   }
 }
 

@@ -5,7 +5,14 @@
  */
 import type { GatherResult } from '../bus/gather.js';
 import type { ProcedureDef } from '../contract.js';
-import { type BusError, errorFromWire, NotReadyError, RemoteError, type WireError } from '../errors.js';
+import {
+  type BusError,
+  busErrorFromWire,
+  NotReadyError,
+  RemoteError,
+  type WireError,
+  wireErrorFrom,
+} from '../errors.js';
 import type { Peer } from '../peer.js';
 import { validate } from '../validate.js';
 import type { HostInfo } from './hosts.js';
@@ -51,7 +58,8 @@ export async function gatherFromHost(
       { timeout: call.timeout, signal: call.signal },
       { to: 'all', relayDeadline: call.deadline, targetName: `host ${info.host}` },
     );
-    return remoteRows(info.host, call.method, call.def, localName, rows);
+    // Awaited here, so a failure to read the rows is this host's failure row, not the gather's.
+    return await remoteRows(info.host, call.method, call.def, localName, rows);
   } catch (error) {
     return [hostFailureRow(info.host, error as BusError)];
   }
@@ -65,7 +73,7 @@ export type FleetGatherResult<T> =
 /** A row as a host's relay sends it back (see `relayRequest`). */
 type RelayedRow =
   | { id: number; pid: number | undefined; ok: true; value: unknown }
-  | { id: number; pid: number | undefined; ok: false; error: WireError; b?: true };
+  | { id: number; pid: number | undefined; ok: false; error: unknown; b?: true };
 
 /** Tags the local bus's rows with this host's name. */
 export function localRows<T>(host: string, rows: GatherResult<T>[]): FleetGatherResult<T>[] {
@@ -97,16 +105,12 @@ export async function remoteRows(
     rows.map(async (row): Promise<FleetGatherResult<unknown>> => {
       const base = { host, id: row.id, pid: typeof row.pid === 'number' ? row.pid : undefined };
       if (!row.ok) {
-        const wire: WireError =
-          typeof row.error === 'object' && row.error !== null && typeof row.error.message === 'string'
-            ? row.error
-            : { name: 'Error', message: 'malformed error row' };
+        // Another host's data: every field checked by type before it goes into a message.
+        const wire: WireError = wireErrorFrom(row.error);
+        const what = `call "${method}" to worker ${row.id} of host ${host}`;
         const error = row.b
-          ? (errorFromWire(wire) as BusError)
-          : new RemoteError(
-              `call "${method}" to worker ${row.id} of host ${host} failed: ${wire.name}: ${wire.message}`,
-              wire,
-            );
+          ? busErrorFromWire(wire, what)
+          : new RemoteError(`${what} failed: ${wire.name}: ${wire.message}`, wire);
         return { ...base, ok: false, error };
       }
       try {

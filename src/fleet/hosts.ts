@@ -21,7 +21,10 @@ export interface HostInfo {
   workers: number;
   /** Pool places free for `run()` tasks (ready workers × concurrency − running − queued). */
   capacity: number;
-  /** When its last heartbeat arrived (ms since epoch); now for this host itself. */
+  /**
+   * When its last heartbeat arrived (ms since epoch, for display); now for this host itself.
+   * Liveness does not use it: the wall clock jumps (NTP) and silence is measured on a monotonic one.
+   */
   lastHeard: number;
   /** True for the host this fleet object runs on. */
   self: boolean;
@@ -65,9 +68,21 @@ interface Waiter {
   resolve(hosts: HostInfo[]): void;
 }
 
+/** A remote host's row, and when it was heard on the monotonic clock (`performance.now()`). */
+interface Entry {
+  info: HostInfo;
+  heardAt: number;
+}
+
+/** A host {@link HostTable.silent} found, and for how long it has been silent (ms). */
+export interface SilentHost {
+  host: string;
+  silentFor: number;
+}
+
 /** The remote hosts heard from, and the waiters of {@link HostTable.waitFor}. */
 export class HostTable {
-  readonly #hosts = new Map<string, HostInfo>();
+  readonly #hosts = new Map<string, Entry>();
   readonly #waiters = new Set<Waiter>();
   readonly #self: () => HostInfo;
 
@@ -78,7 +93,7 @@ export class HostTable {
 
   /** Records a heartbeat from `host` (not a `gone` one: the host is removed for that). */
   update(host: string, beat: Heartbeat & { s: HostState }): HostChange {
-    const old = this.#hosts.get(host);
+    const old = this.#hosts.get(host)?.info;
     const info: HostInfo = {
       host,
       instance: beat.i,
@@ -88,7 +103,7 @@ export class HostTable {
       lastHeard: Date.now(),
       self: false,
     };
-    this.#hosts.set(host, info);
+    this.#hosts.set(host, { info, heardAt: performance.now() });
     const change: HostChange = !old
       ? 'new'
       : old.instance !== beat.i
@@ -102,7 +117,7 @@ export class HostTable {
 
   /** The remote host's row, if it is known. */
   get(host: string): HostInfo | undefined {
-    return this.#hosts.get(host);
+    return this.#hosts.get(host)?.info;
   }
 
   /** Forgets a host (gone, or the connection dropped). */
@@ -112,7 +127,7 @@ export class HostTable {
 
   /** Remote hosts (copies). */
   remotes(): HostInfo[] {
-    return [...this.#hosts.values()].map((info) => ({ ...info }));
+    return [...this.#hosts.values()].map(({ info }) => ({ ...info }));
   }
 
   /** Every host, this one first (copies). */
@@ -120,9 +135,13 @@ export class HostTable {
     return [this.#self(), ...this.remotes()];
   }
 
-  /** Remote hosts silent for more than `ms`. */
-  silent(ms: number, now = Date.now()): HostInfo[] {
-    return [...this.#hosts.values()].filter((info) => now - info.lastHeard > ms);
+  /** Remote hosts silent for more than `ms`; `now` is a `performance.now()` reading. */
+  silent(ms: number, now = performance.now()): SilentHost[] {
+    const silent: SilentHost[] = [];
+    for (const [host, { heardAt }] of this.#hosts) {
+      if (now - heardAt > ms) silent.push({ host, silentFor: Math.round(now - heardAt) });
+    }
+    return silent;
   }
 
   /**

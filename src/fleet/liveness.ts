@@ -5,6 +5,7 @@
  * beat is probed, and no responders to the probe means its connection is gone already (killed).
  */
 import type { NatsConnectionLike, NatsMsgLike, NatsSubscriptionLike } from '../transports/nats.js';
+import { guarded, subscribeGuarded } from './guard.js';
 import { type Heartbeat, type HostInfo, type HostTable, parseHeartbeat } from './hosts.js';
 import type { FleetSubjects } from './subjects.js';
 
@@ -39,18 +40,22 @@ export class Liveness {
   readonly #subs: NatsSubscriptionLike[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #probing = new Set<string>();
-  #lastSweep = Date.now();
+  // Monotonic: a wall-clock step (NTP) must neither drop every host nor hide a dead one.
+  #lastSweep = performance.now();
   #stopped = false;
 
   constructor(options: LivenessOptions) {
     this.#options = options;
     const { nc, subjects, host, heartbeat } = options;
     this.#subs.push(
-      nc.subscribe(subjects.heartbeatAll, { callback: (error, msg) => error || this.#onHeartbeat(msg) }),
-      nc.subscribe(subjects.ping(host), { callback: (error, msg) => error || msg.respond(new Uint8Array()) }),
+      subscribeGuarded(nc, subjects.heartbeatAll, (msg) => this.#onHeartbeat(msg)),
+      subscribeGuarded(nc, subjects.ping(host), (msg) => msg.respond(new Uint8Array())),
     );
-    const beat = setInterval(() => this.beat(), heartbeat);
-    const sweep = setInterval(() => this.#sweep(), Math.max(10, Math.floor(heartbeat / 4)));
+    const beat = setInterval(() => guarded('the fleet heartbeat timer', () => this.beat()), heartbeat);
+    const sweep = setInterval(
+      () => guarded('the fleet liveness sweep', () => this.#sweep()),
+      Math.max(10, Math.floor(heartbeat / 4)),
+    );
     beat.unref();
     sweep.unref();
     this.#timers.push(beat, sweep);
@@ -82,7 +87,7 @@ export class Liveness {
 
   /** The connection is back: start counting silence afresh. */
   reconnected(): void {
-    this.#lastSweep = Date.now();
+    this.#lastSweep = performance.now();
     this.beat();
   }
 
@@ -121,7 +126,7 @@ export class Liveness {
   }
 
   #sweep(): void {
-    const now = Date.now();
+    const now = performance.now();
     const late = now - this.#lastSweep;
     this.#lastSweep = now;
     const { heartbeat, missedHeartbeats, table } = this.#options;
@@ -129,13 +134,13 @@ export class Liveness {
     // This process itself was stalled (a long GC, SIGSTOP): the others' heartbeats are still in
     // the socket, so their silence proves nothing yet.
     if (late > heartbeat) return;
-    for (const info of table.silent(heartbeat * missedHeartbeats, now)) {
+    for (const { host, silentFor } of table.silent(heartbeat * missedHeartbeats, now)) {
       this.#options.drop(
-        info.host,
-        `host ${info.host} missed ${missedHeartbeats} heartbeats (silent for ${now - info.lastHeard} ms)`,
+        host,
+        `host ${host} missed ${missedHeartbeats} heartbeats (silent for ${silentFor} ms)`,
       );
     }
-    for (const info of table.silent(heartbeat * 1.5, now)) this.#probe(info.host);
+    for (const { host } of table.silent(heartbeat * 1.5, now)) this.#probe(host);
   }
 
   #probe(host: string): void {
@@ -145,16 +150,17 @@ export class Liveness {
     nc.request(subjects.ping(host), new Uint8Array(), { timeout: heartbeat * missedHeartbeats })
       .then(
         () => {},
-        (error: Error & { isNoResponders?: () => boolean }) => {
-          const noResponders =
-            error?.isNoResponders?.() || /no responders/i.test(`${error?.name} ${error?.message}`);
-          if (noResponders && this.#options.watching()) {
-            this.#options.drop(
-              host,
-              `host ${host} has no subscription on NATS any more (its process or its connection is gone)`,
-            );
-          }
-        },
+        (error: Error & { isNoResponders?: () => boolean }) =>
+          guarded(`the liveness probe of host ${host}`, () => {
+            const noResponders =
+              error?.isNoResponders?.() || /no responders/i.test(`${error?.name} ${error?.message}`);
+            if (noResponders && this.#options.watching()) {
+              this.#options.drop(
+                host,
+                `host ${host} has no subscription on NATS any more (its process or its connection is gone)`,
+              );
+            }
+          }),
       )
       .finally(() => this.#probing.delete(host));
   }

@@ -116,6 +116,10 @@ export function resolveFleetOptions(options: FleetOptions): ResolvedFleetOptions
       maxPingOut: 2,
       ...client,
       servers: list,
+      // This host never needs what it publishes itself, and a pool claim must never land on the
+      // host that asks (its own claim subscription may still be up for a moment after its last
+      // place was taken): the server does not deliver a connection's own messages to it.
+      noEcho: true,
       name: client.name ?? `clusterbus ${host}`,
       pingInterval: positiveInteger(options.pingInterval, 'fleet.pingInterval', 1_500),
     },

@@ -5,15 +5,16 @@
  * gets the task as an ordinary call over its peer (timeouts, cancels and errors as for any call).
  */
 import type { PrimaryBus } from '../bus/primary-bus.js';
-import type { CallRoute } from '../call.js';
+import { type CallRoute, isFiniteTimeout } from '../call.js';
 import type { Contract } from '../contract.js';
 import { errorToWire, isBusError } from '../errors.js';
 import type { Peer } from '../peer.js';
-import type { RunOptions } from '../pool/options.js';
+import { checkRunOptions, type RunOptions } from '../pool/options.js';
 import type { TaskPool } from '../pool/pool.js';
 import type { ReplyMessage, RequestMessage } from '../protocol.js';
 import { busErrorReply } from '../serve.js';
 import type { NatsConnectionLike, NatsMsgLike, NatsSubscriptionLike } from '../transports/nats.js';
+import { subscribeGuarded } from './guard.js';
 import { type FleetSubjects, isSubjectToken } from './subjects.js';
 
 /** The `to` of a request that asks a host to run it in its pool (worker ids start at 1). */
@@ -82,12 +83,12 @@ export class RemotePool<C extends Contract> {
     const wanted = this.#host.accepting() && this.capacity() > 0;
     if (wanted && !this.#sub) {
       const { nc, subjects } = this.#host;
-      this.#sub = nc.subscribe(subjects.claimAll, {
-        queue: subjects.claimQueue,
-        callback: (error, msg) => {
-          if (!error) this.#answerClaim(msg);
-        },
-      });
+      this.#sub = subscribeGuarded(
+        nc,
+        subjects.claimAll,
+        (msg) => this.#answerClaim(msg),
+        subjects.claimQueue,
+      );
     } else if (!wanted && this.#sub) {
       this.#sub.unsubscribe();
       this.#sub = undefined;
@@ -101,26 +102,49 @@ export class RemotePool<C extends Contract> {
     for (const timer of this.#reservations.splice(0)) clearTimeout(timer);
   }
 
-  /** Runs `method` locally when there is room here, else on a host with room, else queues locally. */
+  /**
+   * Runs `method` locally when there is room here, else on a host with room, else queues locally.
+   * The pool's options hold wherever it runs: its `timeout` (one deadline over every attempt) and
+   * its `retry` (a task whose host dies mid-run, PEER_GONE, is placed again).
+   */
   async run(method: string, input: unknown, options: RunOptions | undefined): Promise<unknown> {
+    checkRunOptions(options, method);
     const { pool } = this.#host;
-    const run = () => runTask(pool, method, input, options);
-    if (this.capacity() > 0 || !isSubjectToken(method)) return run();
-    const claimed = await this.#claim(method);
-    const peer = claimed === undefined ? undefined : this.#host.peerFor(claimed);
-    if (!peer) return run();
-    const timeout = options?.timeout;
-    return peer.call(
-      method,
-      input,
-      { timeout, signal: options?.signal },
-      {
-        ...this.#host.route(method),
-        to: POOL_TARGET,
-        relayDeadline: timeout,
-        targetName: `the pool of host ${claimed}`,
-      },
-    );
+    const defaults = pool.options;
+    const timeout = options?.timeout ?? defaults.timeout;
+    const signal = options?.signal;
+    const deadline = isFiniteTimeout(timeout) ? performance.now() + timeout : Number.POSITIVE_INFINITY;
+    for (let retriesLeft = options?.retry ?? defaults.retry; ; retriesLeft--) {
+      // What is left of the deadline, as a call timeout (0: none).
+      const left =
+        deadline === Number.POSITIVE_INFINITY ? 0 : Math.max(1, Math.ceil(deadline - performance.now()));
+      const run = () => runTask(pool, method, input, { timeout: left, signal, retry: retriesLeft });
+      if (this.capacity() > 0 || !isSubjectToken(method)) return run();
+      const claimed = await this.#claim(method);
+      const peer = claimed === undefined ? undefined : this.#host.peerFor(claimed);
+      if (!peer) return run();
+      try {
+        return await peer.call(
+          method,
+          input,
+          { timeout: left, signal },
+          {
+            ...this.#host.route(method),
+            to: POOL_TARGET,
+            relayDeadline: left,
+            targetName: `the pool of host ${claimed}`,
+          },
+        );
+      } catch (error) {
+        const retry =
+          retriesLeft > 0 &&
+          isBusError(error) &&
+          error.code === 'PEER_GONE' &&
+          !signal?.aborted &&
+          performance.now() < deadline;
+        if (!retry) throw error;
+      }
+    }
   }
 
   /** Serves a task another host claimed a place for. Never rejects. */
