@@ -381,7 +381,10 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
         const wake = () => {
           if (--left === 0) resolve();
         };
-        for (const write of unsettled) (write.flushes ??= []).push(wake);
+        for (const write of unsettled) {
+          if (write.flushes) write.flushes.push(wake);
+          else write.flushes = [wake];
+        }
       });
     },
     useBatches(enabled) {
