@@ -128,8 +128,10 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
   let checkScheduled = false;
   // Written, and still not called back after the turn ended: what the channel really holds.
   let waiting = 0;
-  // Written and not called back yet, this turn's and older: what a close must still answer.
-  const unsettled = new Set<Write>();
+  // Every write not known to be called back, in write order (Node calls them back in that order,
+  // so settled ones leave from the front): what a close must still answer, and what a flush waits for.
+  let unsettled: Write[] = [];
+  let unsettledHead = 0;
   // In `handledWriters` until the message being handled now has been (see `writeHandled`).
   let awaitingHandled = false;
 
@@ -140,7 +142,8 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
     closed = true;
     // Node may never call these back: a send queued behind a handle (a connection handed to the
     // worker) waits for the worker's ack, which a dead worker never sends.
-    for (const write of [...unsettled]) finish(write, goneError());
+    const writes = unsettled.slice(unsettledHead);
+    for (const write of writes) finish(write, goneError());
     for (const listener of [...closeListeners]) listener(reason);
     closeListeners.clear();
   };
@@ -182,11 +185,23 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
     );
   };
 
+  /** Drops the settled writes at the front of `unsettled` (all of them, usually). */
+  const forgetSettled = () => {
+    while (unsettledHead < unsettled.length && unsettled[unsettledHead]!.settled) unsettledHead++;
+    if (unsettledHead === unsettled.length) {
+      unsettled.length = 0;
+      unsettledHead = 0;
+    } else if (unsettledHead > 1024 && unsettledHead * 2 > unsettled.length) {
+      unsettled = unsettled.slice(unsettledHead);
+      unsettledHead = 0;
+    }
+  };
+
   /** A write was called back (or failed, or its channel closed): once, whatever comes later. */
   const finish = (write: Write, error: Error | undefined) => {
     if (write.settled) return;
     write.settled = true;
-    unsettled.delete(write);
+    forgetSettled();
     if (write.waiting) waiting -= write.count;
     else unconfirmed -= write.count;
     const { done, flushes } = write;
@@ -213,7 +228,7 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
     const write: Write = { count, done, waiting: false, settled: false };
     unconfirmed += count;
     fresh.push(write);
-    unsettled.add(write);
+    unsettled.push(write);
     return write;
   };
 
@@ -239,7 +254,7 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
       }
       // One message could not be serialized: send them one by one, so only that one fails.
       write.settled = true;
-      unsettled.delete(write);
+      forgetSettled();
       unconfirmed -= write.count;
       for (let i = 0; i < messages.length; i++) writeOne(messages[i]!, dones[i]!);
     }
@@ -375,13 +390,14 @@ export function createTransport(channel: RawChannel, options?: ChannelOptions): 
       // What is queued goes now; then this waits for the writes made so far, and only those: a
       // sender that never stops must not keep a flush (and a worker's exit) waiting for ever.
       writeQueued();
-      if (unsettled.size === 0) return Promise.resolve();
+      const writes = unsettled.slice(unsettledHead).filter((write) => !write.settled);
+      if (writes.length === 0) return Promise.resolve();
       return new Promise<void>((resolve) => {
-        let left = unsettled.size;
+        let left = writes.length;
         const wake = () => {
           if (--left === 0) resolve();
         };
-        for (const write of unsettled) {
+        for (const write of writes) {
           if (write.flushes) write.flushes.push(wake);
           else write.flushes = [wake];
         }
