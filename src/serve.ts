@@ -110,7 +110,7 @@ export class IncomingCalls {
       if (!error || this.#host.isClosed()) return;
       // The reply could not be sent (not serializable, over the link's size limit): the caller
       // still gets an answer, a small one, instead of waiting for its timeout.
-      this.#host.send({ ...unsentReply(reply, error), id: request.id }, () => {});
+      this.#host.send({ ...unsentReply(reply, error, `call "${request.m}"`), id: request.id }, () => {});
     });
   }
 
@@ -227,11 +227,15 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /**
  * What goes instead of a reply that could not be sent: for a result, the send's failure
- * (VALIDATION); for an error, the same error's name, code and message, without what made it
+ * (VALIDATION), naming `what` (the call); for an error, the same error's name, code and message, without what made it
  * unsendable (its stack, data and cause).
  */
-function unsentReply(reply: ReplyMessage, failure: Error): ReplyMessage {
-  if (reply.k !== 'err' || reply.e === undefined) return busErrorReply(failure);
+function unsentReply(reply: ReplyMessage, failure: Error, what: string): ReplyMessage {
+  if (reply.k !== 'err' || reply.e === undefined) {
+    const instead = busErrorReply(failure) as ReplyMessage & { e: WireError };
+    instead.e.message = `${what}: its result could not be sent back (${instead.e.message})`;
+    return instead;
+  }
   const { name, message, code } = reply.e;
   const e: WireError = {
     name,

@@ -12,7 +12,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { PrimaryBus } from '../bus/primary-bus.js';
 import type { RelayReply } from '../bus/relay.js';
 import { routeTable } from '../bus/routes.js';
-import type { CallOptions } from '../call.js';
+import { assertTimeout, type CallOptions } from '../call.js';
 import type {
   CallArgs,
   CallOutput,
@@ -93,6 +93,8 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
   readonly #subs: NatsSubscriptionLike[] = [];
   #state: HostState | 'closed' = 'up';
   #connected = true;
+  /** The NATS connection closed for good (out of reconnect attempts, refused credentials). */
+  #connectionClosed = false;
   /** The remote hosts known when the NATS connection dropped: a gather meanwhile has a row for each. */
   #lostHosts: string[] = [];
   #leaving: Promise<void> | undefined;
@@ -170,7 +172,9 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
    */
   waitForHosts(count: number, options: CallOptions = {}): Promise<HostInfo[]> {
     try {
-      return this.#table.waitFor(count, options.timeout ?? this.#member.timeout, options.signal);
+      const timeout = options.timeout ?? this.#member.timeout;
+      assertTimeout(timeout, `waitForHosts(${count})`);
+      return this.#table.waitFor(count, timeout, options.signal);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -251,9 +255,7 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
       : this.#lostHosts.map((host) =>
           hostFailureRow(
             host,
-            new PeerGoneError(
-              `call "${method}" to host ${host} failed: the NATS connection of host ${this.host} is down (reconnecting); retry shortly`,
-            ),
+            new PeerGoneError(`call "${method}" to host ${host} failed: ${this.#unreachable()}`),
           ),
         );
     const all = await Promise.all([local, ...answers, ...unreachable]);
@@ -320,6 +322,7 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
     this.#liveness.goodbye();
     this.#liveness.stop();
     this.#peers.closeAll(new ClosedError(`host ${this.host} left the fleet`));
+    this.#table.close(new ClosedError(`waitForHosts(): host ${this.host} left the fleet`));
     for (const sub of this.#subs) sub.unsubscribe();
     await this.#nc.drain().catch(() => this.#nc.close().catch(() => {}));
   }
@@ -360,6 +363,21 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
     for await (const status of this.#nc.status()) {
       guarded(`handling the NATS status "${status.type}"`, () => this.#onStatus(status));
     }
+    // The statuses end with the connection: when it closed for good without `close()`, every call
+    // must say so rather than "reconnecting" for ever.
+    if (this.#state !== 'closed') {
+      guarded('handling the end of the NATS connection', () => {
+        this.#onStatus({ type: 'disconnect', server: 'closed for good' });
+        this.#connectionClosed = true;
+      });
+    }
+  }
+
+  /** Why nothing can reach another host while the connection is down. */
+  #unreachable(): string {
+    return this.#connectionClosed
+      ? `the NATS connection of host ${this.host} closed for good (no reconnect attempts left); restart this host, or let the client reconnect for ever (maxReconnectAttempts -1, the fleet's default)`
+      : `the NATS connection of host ${this.host} is down (reconnecting); retry shortly`;
   }
 
   #onStatus(status: { type: string; server?: string }): void {
@@ -408,8 +426,7 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
   /** The peer of a host that takes new work; throws PEER_GONE / NOT_READY naming the call otherwise. */
   #takingWork(host: string, what: string): Peer {
     if (this.#state === 'closed') throw new ClosedError(`${what}: this host left the fleet`);
-    if (!this.#connected)
-      throw new PeerGoneError(`${what} failed: the NATS connection is down (reconnecting); retry shortly`);
+    if (!this.#connected) throw new PeerGoneError(`${what} failed: ${this.#unreachable()}`);
     const info = this.#table.get(host);
     if (!info) {
       const known = this.#table.remotes().map((h) => h.host);

@@ -66,6 +66,7 @@ export type HostChange = 'new' | 'restarted' | 'changed' | 'same';
 interface Waiter {
   count: number;
   resolve(hosts: HostInfo[]): void;
+  reject(error: Error): void;
 }
 
 /** A remote host's row, and when it was heard on the monotonic clock (`performance.now()`). */
@@ -84,6 +85,7 @@ export interface SilentHost {
 export class HostTable {
   readonly #hosts = new Map<string, Entry>();
   readonly #waiters = new Set<Waiter>();
+  #closedWith: Error | undefined;
   readonly #self: () => HostInfo;
 
   /** @param self This host's own row (always counted as up). */
@@ -152,6 +154,7 @@ export class HostTable {
     if (!Number.isInteger(count) || count < 1) {
       throw new RangeError(`waitForHosts(count): count must be a positive integer, got ${String(count)}`);
     }
+    if (this.#closedWith) return Promise.reject(this.#closedWith);
     const up = () => this.all().filter((info) => info.state === 'up');
     if (up().length >= count) return Promise.resolve(this.all());
     return new Promise((resolve, reject) => {
@@ -166,6 +169,10 @@ export class HostTable {
         resolve: (hosts) => {
           done();
           resolve(hosts);
+        },
+        reject: (error) => {
+          done();
+          reject(error);
         },
       };
       const onAbort = () => {
@@ -189,6 +196,12 @@ export class HostTable {
       }
       this.#waiters.add(waiter);
     });
+  }
+
+  /** This host left the fleet: every waiter rejects with `error`, and so does every later wait. */
+  close(error: Error): void {
+    this.#closedWith = error;
+    for (const waiter of [...this.#waiters]) waiter.reject(error);
   }
 
   #wake(): void {

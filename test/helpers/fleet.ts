@@ -73,6 +73,8 @@ export async function startLocalHost(
     timeout?: number;
     concurrency?: number;
     pool?: { timeout?: number; retry?: number };
+    /** More `fleet` options (NATS client options pass through). */
+    fleet?: Record<string, unknown>;
   } = {},
 ): Promise<Supervisor<FleetContract>> {
   const cluster = await startCluster({
@@ -85,7 +87,7 @@ export async function startLocalHost(
     readyTimeout: 60_000,
     timeout: options.timeout ?? 10_000,
     pool: { concurrency: options.concurrency ?? 4, ...options.pool },
-    fleet: { servers, host: name, app: 'test', heartbeat: options.heartbeat ?? 250 },
+    fleet: { servers, host: name, app: 'test', heartbeat: options.heartbeat ?? 250, ...options.fleet },
   });
   clusters.add(cluster);
   return cluster;
