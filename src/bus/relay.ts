@@ -101,7 +101,8 @@ export function relayRequest<L extends RelayLink>(
     );
     return;
   }
-  target.peer.relay(request.m, request.i, { signal, from: from?.id }, reply);
+  // Bounded by the caller's deadline too: its cancel may never come (NATS delivers at most once).
+  target.peer.relay(request.m, request.i, { signal, from: from?.id, timeout: request.t }, reply);
 }
 
 /** `to: 'all'`: one row per ready worker (but the asker, unless `self`), as wire data. */

@@ -496,7 +496,7 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
       reply(busErrorReply(error));
       return;
     }
-    peer.relay(request.m, request.i, { signal, to: request.to as number }, reply);
+    peer.relay(request.m, request.i, { signal, to: request.to as number, timeout: request.t }, reply);
   }
 
   #report(message: string): void {

@@ -250,6 +250,28 @@ describe('fleet hardening', () => {
     expect((await local).host).toBe('t');
   });
 
+  it('stops a relayed call at its caller’s deadline when the caller’s cancel never comes', async () => {
+    const caller = await handBuiltHost('quiet', 'q1', nats.url);
+    try {
+      caller.keepBeating();
+      // a hears the heartbeat when t does (one subject for all).
+      await heard('quiet');
+      await pause(HEARTBEAT);
+      const before = await t.fleet.call({ host: 'a', id: 1 }, 'aborts');
+      // A call with a 300 ms deadline whose caller then goes quiet: no cancel follows.
+      caller.nc.publish(
+        'cb.test.v1.h.a.in',
+        `quiet q1\n[{"$cb":1,"k":"req","id":"q1:1","m":"slow","to":1,"t":300,"i":{"ms":20000}}]`,
+      );
+      await expect
+        .poll(() => t.fleet.call({ host: 'a', id: 1 }, 'aborts'), { timeout: 5_000, interval: 100 })
+        .toBe(before + 1);
+    } finally {
+      caller.beat('gone');
+      await caller.close();
+    }
+  });
+
   it('has callAll answer for the hosts it knew with PEER_GONE while its NATS connection is down', async () => {
     const known = t.fleet
       .hosts()
