@@ -130,7 +130,6 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
       timeout: member.timeout,
       connected: () => this.#connected,
       serve: (request, abort, reply) => this.#serve(request, abort, reply),
-      known: (host) => this.#table.get(host)?.instance,
       error: (error) => this.#notify('error', error),
     });
     this.#liveness = new Liveness({
@@ -451,11 +450,7 @@ export class Fleet<C extends Contract = Contract> extends EventEmitter<FleetEven
       this.#report(`dropped a malformed frame on the inbox of host ${this.host}`);
       return;
     }
-    if (!this.#peers.deliver(frame)) {
-      this.#report(
-        `dropped a frame from host ${frame.host} on the inbox of host ${this.host}: no heartbeat was heard from that host (not in the fleet)`,
-      );
-    }
+    this.#peers.deliver(frame);
   }
 
   #onEvent(msg: NatsMsgLike): void {

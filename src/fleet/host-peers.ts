@@ -2,9 +2,9 @@
  * The remote hosts as peers: one {@link Peer} per host over a host channel, created when first
  * needed (a call to it, or its first message), replaced when the host's instance changes, and
  * closed — failing its pending calls with PEER_GONE — when the fleet says the host is gone.
- * Only hosts whose heartbeat was heard get a peer, so anyone able to publish on this host's inbox
- * cannot make it hold peers for made-up host names: there are never more peers than hosts in the
- * heartbeat table.
+ * A frame from a host not heard yet gets a peer too: after a NATS reconnect, a host's frames (its
+ * hello first) may come before its next heartbeat, and the hello must be answered, or the sender
+ * holds everything after it for a hello that never comes.
  */
 import type { BusError } from '../errors.js';
 import type { LazyAbort } from '../handler-context.js';
@@ -28,8 +28,6 @@ export interface HostPeersOptions {
   timeout: number;
   /** False while the NATS connection is down. */
   connected(): boolean;
-  /** The instance the heartbeats say `host` runs, or `undefined` for a host never heard (or gone). */
-  known(host: string): string | undefined;
   /** Serves a request another host sent (a relay to a worker, a gather, a pool task); `reply` takes the answer. */
   serve(request: RequestMessage, abort: LazyAbort, reply: (message: ReplyMessage) => void): void;
   /** Reports what no caller can be told about (a malformed message). */
@@ -90,15 +88,12 @@ export class HostPeers {
   }
 
   /**
-   * Hands an inbox frame to its sender's peer. Returns false (and drops it) when no heartbeat of
-   * the sender was heard. A frame of another instance than the heartbeats know is taken: a
-   * restarted host's first frame can come before its first heartbeat.
+   * Hands an inbox frame to its sender's peer (creating it for a host not seen yet, or for a new
+   * instance: a restarted host's first frame can come before its first heartbeat).
    */
-  deliver(frame: InboxFrame): boolean {
-    if (this.#options.known(frame.host) === undefined) return false;
+  deliver(frame: InboxFrame): void {
     this.get(frame.host, frame.instance);
     this.#entries.get(frame.host)?.channel.deliver(frame.value);
-    return true;
   }
 
   /** The host is gone: its pending calls fail with PEER_GONE saying `reason`. */

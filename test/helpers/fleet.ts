@@ -128,8 +128,6 @@ export async function handBuiltHost(
     local: { host: name, instance },
     timeout: 10_000,
     connected: () => true,
-    // It takes frames from anyone: it is the hosts under test that must be careful.
-    known: () => 'any',
     serve: (request, _abort, reply) => serve(request, reply),
     error: () => {},
   });
