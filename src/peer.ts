@@ -345,8 +345,8 @@ export class Peer {
    * calls the old instance made: their replies have nobody to go to, and dropping them is what lets
    * the new instance number its calls from 0 without meeting one. The calls this end sent to the old
    * instance fail with PEER_GONE: nothing is left to answer them (in fleet mode, a host that dropped
-   * this one and made a new peer for it). The answer names the instance it
-   * answers (`to`), and asks for an answer in turn (`ack: false`) while the other end's hellos have
+   * this one and made a new peer for it). The answer names the instance it answers (`to`), and
+   * asks for an answer in turn (`ack: false`) while the other end's hellos have
    * not named this one: a hello naming this instance is the proof that numeric ids are safe, since
    * everything the other end sends after it is for this instance. At most one answer per instance
    * heard, so two ends never trade hellos for ever.

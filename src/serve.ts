@@ -227,8 +227,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /**
  * What goes instead of a reply that could not be sent: for a result, the send's failure
- * (VALIDATION), naming `what` (the call); for an error, the same error's name, code and message, without what made it
- * unsendable (its stack, data and cause).
+ * (VALIDATION), naming `what` (the call); for an error, the same error's name, code and message,
+ * without what made it unsendable (its stack, data and cause).
  */
 function unsentReply(reply: ReplyMessage, failure: Error, what: string): ReplyMessage {
   if (reply.k !== 'err' || reply.e === undefined) {
