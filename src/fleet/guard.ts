@@ -33,8 +33,14 @@ export function subscribeGuarded(
 ): NatsSubscriptionLike {
   return nc.subscribe(subject, {
     ...(queue === undefined ? {} : { queue }),
+    // Runs for every message (the inbox carries every fleet call): no closure, no string, unless it threw.
     callback: (error, msg) => {
-      if (!error) guarded(`handling a message on ${subject}`, () => handle(msg));
+      if (error) return;
+      try {
+        handle(msg);
+      } catch (thrown) {
+        warnThrown(`handling a message on ${subject}`, thrown);
+      }
     },
   });
 }
