@@ -35,7 +35,7 @@ async function startNats() {
   let log = '';
   for await (const chunk of child.stderr) {
     log += chunk;
-    const match = /Listening for client connections on [\d.]+:(\d+)/.exec(log);
+    const match = /Listening for client connections on [\d.]+:(\d+)\r?\n/.exec(log);
     if (match) {
       child.stderr.resume();
       return `127.0.0.1:${match[1]}`;

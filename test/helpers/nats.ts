@@ -40,7 +40,7 @@ function launch(port: number | undefined, extra: string[]): Promise<{ child: Chi
     child.once('exit', (code) => fail(new Error(`nats-server exited with code ${code}:\n${log}`)));
     child.stderr!.on('data', (chunk: Buffer) => {
       log += chunk.toString();
-      const match = /Listening for client connections on [\d.]+:(\d+)/.exec(log);
+      const match = /Listening for client connections on [\d.]+:(\d+)\r?\n/.exec(log);
       if (match) {
         clearTimeout(timer);
         child.removeAllListeners('exit');
